@@ -1,0 +1,70 @@
+/**
+ * The envelope: what travels through lanes, mailboxes, the DLQ and transports.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { EventName, type PayloadSchema, Priority } from "./Event.ts"
+
+/**
+ * An event in flight. `payload` is typed by the definition it was published
+ * with; `attempt` starts at 1 and advances on each redelivery.
+ *
+ * @since 0.1.0
+ */
+export interface Envelope<A = unknown, Name extends string = string> {
+  readonly id: string
+  readonly type: Name
+  readonly payload: A
+  readonly priority: Priority
+  /** Epoch milliseconds, read from the bus's `Clock`. */
+  readonly publishedAt: number
+  readonly attempt: number
+  readonly source?: string | undefined
+  readonly correlationId?: string | undefined
+  readonly causationId?: string | undefined
+  readonly traceparent?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+const fields = {
+  id: Schema.String.check(Schema.isNonEmpty()),
+  type: EventName,
+  priority: Priority,
+  publishedAt: Schema.Number.check(Schema.isFinite()),
+  attempt: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  source: Schema.optional(Schema.String),
+  correlationId: Schema.optional(Schema.String),
+  causationId: Schema.optional(Schema.String),
+  traceparent: Schema.optional(Schema.String),
+  headers: Schema.optional(Schema.Record(Schema.String, Schema.String))
+}
+
+/**
+ * The envelope Schema for a given payload Schema, for encoding to JSON and
+ * decoding what comes back (Redis, the DLQ, audit lines).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Envelope } from "@eventfabric/core"
+ *
+ * const Json = Schema.fromJsonString(Envelope.schema(Schema.Struct({ orderId: Schema.String })))
+ * ```
+ * @since 0.1.0
+ */
+export const schema = <S extends PayloadSchema>(payload: S) => Schema.Struct({ ...fields, payload })
+
+/**
+ * The envelope Schema with an opaque payload: enough to read the type and route.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Envelope } from "@eventfabric/core"
+ *
+ * const decode = Schema.decodeUnknownEffect(Envelope.Any)
+ * ```
+ * @since 0.1.0
+ */
+export const Any = schema(Schema.Unknown)

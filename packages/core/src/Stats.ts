@@ -1,0 +1,93 @@
+/**
+ * The bus's accounting. Every publish ends in exactly one counted state, and
+ * at rest (after `drain`) the sums add up:
+ *
+ * - `published = rejected + deduplicated + dropped + accepted`
+ * - `accepted = dispatched + evicted + discarded + queued`
+ * - `dispatched = unrouted + routed`
+ * - `deliveries.total = succeeded + failed + timedOut + rejected + overflowed + interrupted + queued + inFlight`
+ *
+ * @since 0.1.0
+ */
+import type { Priority } from "./Event.ts"
+import type { Strategy } from "./Options.ts"
+
+/**
+ * One lane's counters.
+ *
+ * @since 0.1.0
+ */
+export interface LaneStats {
+  readonly capacity: number
+  readonly strategy: Strategy
+  /** Events waiting in the lane now. */
+  readonly queued: number
+  readonly accepted: number
+  /** Refused because the lane was full (`dropping` and `fail` strategies). */
+  readonly dropped: number
+  /** Evicted from a full `sliding` lane by a newer event. */
+  readonly evicted: number
+  readonly dispatched: number
+  /** Left in the lane when shutdown's grace ran out. */
+  readonly discarded: number
+}
+
+/**
+ * Delivery counters, for all subscriptions or one.
+ *
+ * @since 0.1.0
+ */
+export interface DeliveryStats {
+  readonly total: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly timedOut: number
+  /** Refused by an open circuit. */
+  readonly rejected: number
+  /** Refused because the subscription's mailbox was full. */
+  readonly overflowed: number
+  /** Cut short by shutdown or by the subscription's scope closing. */
+  readonly interrupted: number
+  /** Failed deliveries that a dead-letter plugin stored. */
+  readonly deadLettered: number
+  /** Waiting in mailboxes now. */
+  readonly queued: number
+  /** Running now. */
+  readonly inFlight: number
+}
+
+/**
+ * One subscription's counters.
+ *
+ * @since 0.1.0
+ */
+export interface SubscriptionStats extends DeliveryStats {
+  readonly name: string
+  readonly concurrency: number
+  readonly mailbox: number
+}
+
+/**
+ * A snapshot of the bus's counters.
+ *
+ * @since 0.1.0
+ */
+export interface Stats {
+  readonly published: number
+  readonly rejected: number
+  readonly deduplicated: number
+  readonly dropped: number
+  readonly accepted: number
+  readonly evicted: number
+  readonly dispatched: number
+  readonly unrouted: number
+  readonly discarded: number
+  /** Publishes refused because the bus was closed. */
+  readonly refused: number
+  readonly queued: number
+  readonly lanes: { readonly [P in Priority]: LaneStats }
+  readonly deliveries: DeliveryStats
+  readonly subscriptions: ReadonlyArray<SubscriptionStats>
+  readonly maxConcurrentHandlers: number
+  readonly closed: boolean
+}

@@ -1,0 +1,9 @@
+import { existsSync } from "node:fs"
+import { defineConfig } from "vitest/config"
+import { projects } from "./vitest.workspace.ts"
+
+export default defineConfig({
+  test: {
+    projects: projects.filter((dir) => existsSync(`${dir}/vitest.config.ts`))
+  }
+})
