@@ -56,12 +56,17 @@ export const EventName = Schema.String.check(
  *
  * @since 0.1.0
  */
-export type ValidName<N extends string> = string extends N ? N
-  : N extends `${infer D}.${infer A}` ? D extends "" ? never
-    : A extends "" | `.${string}` | `${string}.` ? never
-    : N extends Lowercase<N> ? N
+export type ValidName<N extends string> = string extends N
+  ? N
+  : N extends `${infer D}.${infer A}`
+    ? D extends ""
+      ? never
+      : A extends "" | `.${string}` | `${string}.`
+        ? never
+        : N extends Lowercase<N>
+          ? N
+          : never
     : never
-  : never
 
 /**
  * A payload Schema that needs no services to decode or encode.
@@ -75,13 +80,16 @@ export type PayloadSchema = Schema.Codec<any, any, never, never>
  *
  * @since 0.1.0
  */
-export interface Definition<Name extends string = string, S extends PayloadSchema = any> {
+export interface Definition<Name extends string = string, S extends PayloadSchema = PayloadSchema> {
   readonly _tag: "EventDefinition"
   readonly name: Name
   readonly payload: S
   readonly priority: Priority
-  /** Dedup key; without it, dedup hashes type, source and payload. */
-  readonly key: ((payload: S["Type"]) => string) | undefined
+  /**
+   * Dedup key; without it, dedup hashes type, source and payload. Typed by
+   * `define`; kept loose here so definitions stay covariant in their schema.
+   */
+  readonly key: ((payload: any) => string) | undefined
   /** Marks telemetry-like events that a batching plugin may deliver in batches. */
   readonly batchable: boolean
 }

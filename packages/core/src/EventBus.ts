@@ -69,42 +69,47 @@ export type EnvelopeOf<S extends Selector.Selector> = Envelope<Selector.PayloadO
  * ```
  * @since 0.1.0
  */
-export class EventBus extends Context.Service<EventBus, {
-  /** Enqueues an event; `accepted`, `dropped` or `deduplicated`. */
-  readonly publish: <D extends Definition>(
-    definition: D,
-    payload: Payload<D>,
-    options?: PublishOptions
-  ) => Effect.Effect<Receipt, PublishError>
-  /** Publishes, then waits until every delivery of the event has ended. */
-  readonly publishAndWait: <D extends Definition>(
-    definition: D,
-    payload: Payload<D>,
-    options?: PublishOptions
-  ) => Effect.Effect<PublishResult, PublishError>
-  /** Runs `handler` for each matching event while the current scope lives. */
-  readonly subscribe: <S extends Selector.Selector, E, R>(
-    selector: S,
-    handler: (envelope: EnvelopeOf<S>) => Effect.Effect<unknown, E, R>,
-    options?: SubscribeOptions<EnvelopeOf<S>>
-  ) => Effect.Effect<Subscription, InvalidOptions, R | Scope.Scope>
-  /** Matching events as a Stream, through a bounded buffer (`capacity`). */
-  readonly events: <S extends Selector.Selector>(
-    selector: S,
-    options?: { readonly name?: string; readonly capacity?: number }
-  ) => Stream.Stream<EnvelopeOf<S>, InvalidOptions>
-  /** Delivers one envelope to one subscription (the DLQ's retry). */
-  readonly redeliver: (subscription: string, envelope: Envelope) => Effect.Effect<Outcome, PublishError | NoSubscription>
-  /** A snapshot of the counters. */
-  readonly stats: Effect.Effect<Stats>
-  /** Waits until lanes and mailboxes are empty and no handler runs. */
-  readonly drain: Effect.Effect<void>
-  /** Re-tunes the bus while it runs. */
-  readonly configure: (options: { readonly maxConcurrentHandlers?: number | undefined }) => Effect.Effect<
-    void,
-    InvalidOptions
-  >
-}>()("@eventfabric/core/EventBus") {
+export class EventBus extends Context.Service<
+  EventBus,
+  {
+    /** Enqueues an event; `accepted`, `dropped` or `deduplicated`. */
+    readonly publish: <D extends Definition>(
+      definition: D,
+      payload: Payload<D>,
+      options?: PublishOptions
+    ) => Effect.Effect<Receipt, PublishError>
+    /** Publishes, then waits until every delivery of the event has ended. */
+    readonly publishAndWait: <D extends Definition>(
+      definition: D,
+      payload: Payload<D>,
+      options?: PublishOptions
+    ) => Effect.Effect<PublishResult, PublishError>
+    /** Runs `handler` for each matching event while the current scope lives. */
+    readonly subscribe: <S extends Selector.Selector, E, R>(
+      selector: S,
+      handler: (envelope: EnvelopeOf<S>) => Effect.Effect<unknown, E, R>,
+      options?: SubscribeOptions<EnvelopeOf<S>>
+    ) => Effect.Effect<Subscription, InvalidOptions, R | Scope.Scope>
+    /** Matching events as a Stream, through a bounded buffer (`capacity`). */
+    readonly events: <S extends Selector.Selector>(
+      selector: S,
+      options?: { readonly name?: string; readonly capacity?: number }
+    ) => Stream.Stream<EnvelopeOf<S>, InvalidOptions>
+    /** Delivers one envelope to one subscription (the DLQ's retry). */
+    readonly redeliver: (
+      subscription: string,
+      envelope: Envelope
+    ) => Effect.Effect<Outcome, PublishError | NoSubscription>
+    /** A snapshot of the counters. */
+    readonly stats: Effect.Effect<Stats>
+    /** Waits until lanes and mailboxes are empty and no handler runs. */
+    readonly drain: Effect.Effect<void>
+    /** Re-tunes the bus while it runs. */
+    readonly configure: (options: {
+      readonly maxConcurrentHandlers?: number | undefined
+    }) => Effect.Effect<void, InvalidOptions>
+  }
+>()("@eventfabric/core/EventBus") {
   /**
    * The bus as a layer. Options are decoded by Schema; a bad value fails the
    * layer with `InvalidOptions` naming the path. Plugins come from
@@ -119,7 +124,7 @@ export class EventBus extends Context.Service<EventBus, {
   static readonly layer = (options?: Options.BusOptions): Layer.Layer<EventBus, InvalidOptions> =>
     Layer.effect(
       EventBus,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const decoded = yield* Options.decode(Options.BusOptions, "EventBus", options)
         const installed = yield* Plugins
         return EventBus.of(yield* internal.make(Options.resolve(decoded), installed))
@@ -141,9 +146,6 @@ export class EventBus extends Context.Service<EventBus, {
    * ```
    */
   static readonly layerConfig: Layer.Layer<EventBus, InvalidOptions | Config.ConfigError> = Layer.unwrap(
-    Effect.map(
-      Config.schema(Options.BusConfig, "eventfabric"),
-      (options) => EventBus.layer(options)
-    )
+    Effect.map(Config.schema(Options.BusConfig, "eventfabric"), (options) => EventBus.layer(options))
   )
 }

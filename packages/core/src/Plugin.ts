@@ -24,6 +24,13 @@ export interface PublishOptions {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Overrides the definition's default priority for this event. */
   readonly priority?: Definition["priority"] | undefined
+  /**
+   * Keep an identity made elsewhere: a transport republishing an envelope it
+   * received sets `id`, `publishedAt` and `attempt` from that envelope.
+   */
+  readonly id?: string | undefined
+  readonly publishedAt?: number | undefined
+  readonly attempt?: number | undefined
 }
 
 /**
@@ -43,7 +50,10 @@ export interface BusHandle {
    * admission middleware (the DLQ's `retry`). Fails with `NoSubscription`
    * when no live subscription has that name.
    */
-  readonly redeliver: (subscription: string, envelope: Envelope) => Effect.Effect<Outcome, PublishError | NoSubscription>
+  readonly redeliver: (
+    subscription: string,
+    envelope: Envelope
+  ) => Effect.Effect<Outcome, PublishError | NoSubscription>
   readonly stats: Effect.Effect<Stats>
 }
 
@@ -108,10 +118,10 @@ export interface Plugin<E = never, R = never> {
  * ```
  * @since 0.1.0
  */
-export const make = <E, R>(
-  name: string,
-  build: Effect.Effect<Installed["install"], E, R>
-): Plugin<E, R> => ({ name, build: Effect.map(build, (install) => ({ name, install })) })
+export const make = <E, R>(name: string, build: Effect.Effect<Installed["install"], E, R>): Plugin<E, R> => ({
+  name,
+  build: Effect.map(build, (install) => ({ name, install }))
+})
 
 /**
  * The plugins the bus installs, outermost first. Empty by default: a bus with

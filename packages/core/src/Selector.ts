@@ -29,18 +29,14 @@ export type Selector = Definition | ReadonlyArray<Definition> | Pattern
  *
  * @since 0.1.0
  */
-export type PayloadOf<S> = S extends Definition ? Payload<S>
-  : S extends ReadonlyArray<infer D> ? Payload<D>
-  : unknown
+export type PayloadOf<S> = S extends Definition ? Payload<S> : S extends ReadonlyArray<infer D> ? Payload<D> : unknown
 
 /**
  * The event-name type a selector delivers.
  *
  * @since 0.1.0
  */
-export type NameOf<S> = S extends Definition<infer N> ? N
-  : S extends ReadonlyArray<Definition<infer N>> ? N
-  : string
+export type NameOf<S> = S extends Definition<infer N> ? N : S extends ReadonlyArray<Definition<infer N>> ? N : string
 
 const SEGMENT = "[a-z0-9_]+"
 

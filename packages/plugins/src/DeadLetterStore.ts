@@ -79,7 +79,7 @@ export interface StoreStats {
  * import { Effect } from "effect"
  * import { DeadLetterStore } from "@eventfabric/plugins"
  *
- * const timeouts = Effect.flatMap(DeadLetterStore.DeadLetterStore.asEffect(), (s) => s.list({ reason: "HandlerTimeout" }))
+ * const timeouts = Effect.flatMap(DeadLetterStore.DeadLetterStore, (s) => s.list({ reason: "HandlerTimeout" }))
  * ```
  * @since 0.1.0
  */

@@ -2,18 +2,7 @@
  * The bus's machinery: admission, lanes, the dispatcher fiber, routing,
  * subscriptions, accounting and shutdown.
  */
-import {
-  Clock,
-  Context,
-  Deferred,
-  Duration,
-  Effect,
-  Fiber,
-  Latch,
-  Queue,
-  type Scope,
-  Stream
-} from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Fiber, Latch, Queue, type Scope, Stream } from "effect"
 import type { Outcome, SubscriptionInfo } from "../Delivery.ts"
 import type { Envelope } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidOptions, type PublishError } from "../Errors.ts"
@@ -76,7 +65,7 @@ const settledKeys = [
 
 type State = "open" | "draining" | "stopped"
 
-export const make = Effect.fnUntraced(function*(options: Options.Resolved, installed: ReadonlyArray<Installed>) {
+export const make = Effect.fnUntraced(function* (options: Options.Resolved, installed: ReadonlyArray<Installed>) {
   const clock = yield* Clock.Clock
   const context = yield* Effect.context<never>()
   const lanes: Record<Priority, Lane> = {
@@ -109,8 +98,12 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
   // ---- accounting -------------------------------------------------------
 
   const isIdle = () =>
-    !dispatching && offered === settled && systemPending === 0 &&
-    lanes.critical.size === 0 && lanes.normal.size === 0 && lanes.low.size === 0
+    !dispatching &&
+    offered === settled &&
+    systemPending === 0 &&
+    lanes.critical.size === 0 &&
+    lanes.normal.size === 0 &&
+    lanes.low.size === 0
 
   const checkIdle = () => {
     if (idleWaiters.length === 0 || !isIdle()) return
@@ -133,10 +126,7 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
     settled(subscription, job, outcome) {
       settled++
       job.tracker?.settle(outcome)
-      if (
-        outcome.error !== undefined && outcome.status !== "rejected" &&
-        !job.envelope.type.startsWith("system.")
-      ) {
+      if (outcome.error !== undefined && outcome.status !== "rejected" && !job.envelope.type.startsWith("system.")) {
         reportFailure(subscription.info, job.envelope, outcome)
       }
       checkIdle()
@@ -149,19 +139,26 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
     systemPending++
     const error = outcome.error!
     Effect.runForkWith(context)(
-      publishWith(HandlerFailed, {
-        subscription: info.name,
-        eventId: envelope.id,
-        eventType: envelope.type,
-        reason: error._tag,
-        attempt: envelope.attempt,
-        cause: error.message
-      }, { causationId: envelope.id, correlationId: envelope.correlationId ?? envelope.id }, true).pipe(
+      publishWith(
+        HandlerFailed,
+        {
+          subscription: info.name,
+          eventId: envelope.id,
+          eventType: envelope.type,
+          reason: error._tag,
+          attempt: envelope.attempt,
+          cause: error.message
+        },
+        { causationId: envelope.id, correlationId: envelope.correlationId ?? envelope.id },
+        true
+      ).pipe(
         Effect.ignore,
-        Effect.ensuring(Effect.sync(() => {
-          systemPending--
-          checkIdle()
-        }))
+        Effect.ensuring(
+          Effect.sync(() => {
+            systemPending--
+            checkIdle()
+          })
+        )
       )
     )
   }
@@ -217,9 +214,11 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
           if (receipt.status === "deduplicated") deduplicated++
         })
       ),
-      Effect.tapError((error) => Effect.sync(() => {
-        if (error._tag === "InvalidEvent") rejected++
-      }))
+      Effect.tapError((error) =>
+        Effect.sync(() => {
+          if (error._tag === "InvalidEvent") rejected++
+        })
+      )
     )
     return tracker === undefined ? chained : Effect.provideService(chained, CurrentTracker, tracker)
   }
@@ -227,12 +226,12 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
   const makeEnvelope = (definition: Definition, payload: unknown, opts: PublishOptions | undefined): Envelope => {
     const now = clock.currentTimeMillisUnsafe()
     return {
-      id: uuidv7(now),
+      id: opts?.id ?? uuidv7(now),
       type: definition.name,
       payload,
       priority: opts?.priority ?? definition.priority,
-      publishedAt: now,
-      attempt: 1,
+      publishedAt: opts?.publishedAt ?? now,
+      attempt: opts?.attempt ?? 1,
       source: opts?.source,
       correlationId: opts?.correlationId,
       causationId: opts?.causationId,
@@ -332,7 +331,7 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
   }
 
   const BATCH = 512
-  const dispatcher = Effect.gen(function*() {
+  const dispatcher = Effect.gen(function* () {
     while (true) {
       dispatching = true
       let n = 0
@@ -369,7 +368,7 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
   }
 
   const unsubscribe = (sub: SubscriptionRuntime) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       sub.closed = true
       subscriptions.delete(sub.info.name)
       routes.clear()
@@ -383,7 +382,7 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
     handler: (envelope: Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>) => Effect.Effect<unknown, E, R>,
     opts?: SubscribeOptions<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>>
   ): Effect.Effect<Subscription, InvalidOptions, R | Scope.Scope> =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { filter, ...rest } = opts ?? {}
       const decoded = yield* Options.decode(Options.SubscribeOptions, "subscribe", rest)
       const name = decoded.name ?? `${label(selector)}#${++sequence}`
@@ -419,16 +418,18 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
     selector: S,
     opts?: { readonly name?: string; readonly capacity?: number }
   ): Stream.Stream<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>, InvalidOptions> =>
-    Stream.unwrap(Effect.gen(function*() {
-      const capacity = opts?.capacity ?? options.mailbox
-      const queue = yield* Queue.bounded<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>>(capacity)
-      yield* subscribe(selector, (envelope) => Queue.offer(queue, envelope), {
-        name: opts?.name,
-        mailbox: capacity,
-        timeout: Duration.infinity
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const capacity = opts?.capacity ?? options.mailbox
+        const queue = yield* Queue.bounded<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>>(capacity)
+        yield* subscribe(selector, (envelope) => Queue.offer(queue, envelope), {
+          name: opts?.name,
+          mailbox: capacity,
+          timeout: Duration.infinity
+        })
+        return Stream.fromQueue(queue)
       })
-      return Stream.fromQueue(queue)
-    }))
+    )
 
   const redeliver = (name: string, envelope: Envelope): Effect.Effect<Outcome, PublishError | NoSubscription> =>
     Effect.suspend((): Effect.Effect<Outcome, PublishError | NoSubscription> => {
@@ -479,7 +480,11 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
 
   const configure = (input: { readonly maxConcurrentHandlers?: number | undefined }) =>
     Effect.map(
-      Options.decode(Options.BusOptions.mapFields((f) => ({ maxConcurrentHandlers: f.maxConcurrentHandlers })), "configure", input),
+      Options.decode(
+        Options.BusOptions.mapFields((f) => ({ maxConcurrentHandlers: f.maxConcurrentHandlers })),
+        "configure",
+        input
+      ),
       (decoded) => {
         if (decoded.maxConcurrentHandlers !== undefined) permits.resize(decoded.maxConcurrentHandlers)
       }
@@ -487,7 +492,7 @@ export const make = Effect.fnUntraced(function*(options: Options.Resolved, insta
 
   const dispatcherFiber = yield* Effect.forkScoped(dispatcher)
 
-  const shutdown = Effect.gen(function*() {
+  const shutdown = Effect.gen(function* () {
     state = "draining"
     yield* Effect.timeoutOption(drain, options.shutdownGrace)
     state = "stopped"

@@ -80,7 +80,10 @@ export class Lane {
         if (this.offer(job)) return Effect.succeed(true)
         return Effect.flatMap(this.space.await, () => attempt)
       })
-      return Effect.ensuring(attempt, Effect.sync(() => this.waiting--))
+      return Effect.ensuring(
+        attempt,
+        Effect.sync(() => this.waiting--)
+      )
     })
   }
 

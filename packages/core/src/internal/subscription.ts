@@ -14,8 +14,8 @@ import {
   type DeliveryError,
   HandlerError,
   HandlerTimeout,
-  Overflow,
   type Outcome,
+  Overflow,
   type Status,
   type SubscriptionInfo
 } from "../Delivery.ts"
@@ -47,7 +47,8 @@ const statusOf: Record<DeliveryError["_tag"], Status> = {
  * (shutdown) passes through untouched.
  */
 export const invoke =
-  (handler: (envelope: Envelope) => Effect.Effect<unknown, unknown>): Deliver => ({ envelope, subscription }) =>
+  (handler: (envelope: Envelope) => Effect.Effect<unknown, unknown>): Deliver =>
+  ({ envelope, subscription }) =>
     handler(envelope).pipe(
       Effect.catchCause((cause) =>
         Cause.hasInterruptsOnly(cause)
@@ -56,7 +57,8 @@ export const invoke =
       ),
       Effect.timeoutOrElse({
         duration: subscription.timeout,
-        orElse: () => Effect.fail(new HandlerTimeout({ subscription: subscription.name, timeout: subscription.timeout }))
+        orElse: () =>
+          Effect.fail(new HandlerTimeout({ subscription: subscription.name, timeout: subscription.timeout }))
       }),
       Effect.asVoid
     )
@@ -120,12 +122,7 @@ export class SubscriptionRuntime implements Waiter {
       return
     }
     this.overflowed++
-    this.settle(
-      job,
-      "overflowed",
-      new Overflow({ subscription: this.info.name, capacity: this.info.mailbox }),
-      false
-    )
+    this.settle(job, "overflowed", new Overflow({ subscription: this.info.name, capacity: this.info.mailbox }), false)
   }
 
   /** A filter that threw: the delivery fails as if the handler had died. */
@@ -153,14 +150,19 @@ export class SubscriptionRuntime implements Waiter {
     this.fibers.add(fiber)
     let timedOut = false
     // With middleware, `invoke` applies the timeout inside the chain, once per attempt.
-    const timer = this.deliver === undefined
-      ? Effect.runForkWith(this.context)(
-        Effect.sleep(this.info.timeout).pipe(Effect.andThen(Effect.sync(() => {
-          timedOut = true
-          fiber.interruptUnsafe()
-        })))
-      )
-      : undefined
+    const timer =
+      this.deliver === undefined
+        ? Effect.runForkWith(this.context)(
+            Effect.sleep(this.info.timeout).pipe(
+              Effect.andThen(
+                Effect.sync(() => {
+                  timedOut = true
+                  fiber.interruptUnsafe()
+                })
+              )
+            )
+          )
+        : undefined
     fiber.addObserver((exit) => {
       this.fibers.delete(fiber)
       timer?.interruptUnsafe()
@@ -194,9 +196,10 @@ export class SubscriptionRuntime implements Waiter {
       this.deadLettered++
       error = error.error
     }
-    const typed = error !== undefined && deliveryTags.has((error as { _tag?: string })._tag ?? "")
-      ? error as DeliveryError
-      : new HandlerError({ subscription: this.info.name, cause })
+    const typed =
+      error !== undefined && deliveryTags.has((error as { _tag?: string })._tag ?? "")
+        ? (error as DeliveryError)
+        : new HandlerError({ subscription: this.info.name, cause })
     const status = statusOf[typed._tag]
     this[status]++
     this.settle(job, status, typed, deadLettered)
