@@ -65,6 +65,12 @@ const settledKeys = [
 
 type State = "open" | "draining" | "stopped"
 
+/** The subscriptions an event type routes to; cached until the set changes. */
+interface Route {
+  readonly targets: ReadonlyArray<SubscriptionRuntime>
+  readonly filtered: boolean
+}
+
 export const make = Effect.fnUntraced(function* (options: Options.Resolved, installed: ReadonlyArray<Installed>) {
   const clock = yield* Clock.Clock
   const context = yield* Effect.context<never>()
@@ -76,7 +82,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   const wake = yield* Latch.make(false)
   const permits = new Permits(options.maxConcurrentHandlers)
   const subscriptions = new Map<string, SubscriptionRuntime>()
-  const routes = new Map<string, ReadonlyArray<SubscriptionRuntime>>()
+  const routes = new Map<string, Route>()
   const retired = emptyDeliveries()
 
   let state: State = "open"
@@ -123,13 +129,16 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
 
   const host: Host = {
     permits,
-    settled(subscription, job, outcome) {
+    settled(subscription, job, status, error, deadLettered) {
       settled++
-      job.tracker?.settle(outcome)
-      if (outcome.error !== undefined && outcome.status !== "rejected" && !job.envelope.type.startsWith("system.")) {
-        reportFailure(subscription.info, job.envelope, outcome)
+      if (job.tracker !== undefined || error !== undefined) {
+        const outcome: Outcome = { subscription: subscription.info.name, status, error, deadLettered }
+        job.tracker?.settle(outcome)
+        if (error !== undefined && status !== "rejected" && !job.envelope.type.startsWith("system.")) {
+          reportFailure(subscription.info, job.envelope, outcome)
+        }
       }
-      checkIdle()
+      if (idleWaiters.length > 0) checkIdle()
     }
   }
 
@@ -279,21 +288,23 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
 
   // ---- dispatch ---------------------------------------------------------
 
-  const route = (type: string): ReadonlyArray<SubscriptionRuntime> => {
-    let targets = routes.get(type)
-    if (targets === undefined) {
-      targets = Array.from(subscriptions.values()).filter((s) => s.matches(type))
-      routes.set(type, targets)
+  const route = (type: string): Route => {
+    let r = routes.get(type)
+    if (r === undefined) {
+      const targets = Array.from(subscriptions.values()).filter((s) => s.matches(type))
+      r = { targets, filtered: targets.some((s) => s.filter !== undefined) }
+      routes.set(type, r)
     }
-    return targets
+    return r
   }
 
   const dispatch = (job: Job) => {
     const envelope = job.envelope
     lanes[envelope.priority].dispatched++
-    let targets = route(envelope.type)
+    const r = route(envelope.type)
+    let targets = r.targets
     let failedFilters: Array<[SubscriptionRuntime, unknown]> | undefined
-    if (targets.some((s) => s.filter !== undefined)) {
+    if (r.filtered) {
       targets = targets.filter((s) => {
         try {
           return s.filter === undefined || s.filter(envelope)

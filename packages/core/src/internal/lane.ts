@@ -17,6 +17,10 @@ export class Lane {
   readonly queue: Queue.Queue<Job>
   private readonly space = Latch.makeUnsafe(false)
   private waiting = 0
+  // Suspended publishers are woken once the lane is half empty, not on every
+  // take: waking on each take would park and resume the publisher once per
+  // event (~2 us each) instead of once per half-lane batch.
+  private readonly lowWater: number
 
   accepted = 0
   dropped = 0
@@ -29,6 +33,7 @@ export class Lane {
     this.capacity = options.capacity
     this.strategy = options.strategy
     this.queue = queue
+    this.lowWater = Math.floor(options.capacity / 2)
   }
 
   static make = (priority: Priority, options: LaneOptions) =>
@@ -45,7 +50,7 @@ export class Lane {
   take(): Job | undefined {
     const exit = Queue.takeUnsafe(this.queue)
     if (exit === undefined || exit._tag !== "Success") return undefined
-    if (this.waiting > 0) this.space.openUnsafe()
+    if (this.waiting > 0 && Queue.sizeUnsafe(this.queue) <= this.lowWater) this.space.openUnsafe()
     return exit.value
   }
 

@@ -14,7 +14,6 @@ import {
   type DeliveryError,
   HandlerError,
   HandlerTimeout,
-  type Outcome,
   Overflow,
   type Status,
   type SubscriptionInfo
@@ -28,8 +27,18 @@ import { Ring } from "./ring.ts"
 
 export interface Host {
   readonly permits: Permits
-  /** Called once per delivery, whatever its end. */
-  settled(subscription: SubscriptionRuntime, job: Job, outcome: Outcome): void
+  /**
+   * Called once per delivery, whatever its end. The outcome is built only
+   * when someone reads it (a `publishAndWait` tracker or a failure report),
+   * so a plain successful delivery allocates nothing.
+   */
+  settled(
+    subscription: SubscriptionRuntime,
+    job: Job,
+    status: Status,
+    error: DeliveryError | undefined,
+    deadLettered: boolean
+  ): void
 }
 
 const deliveryTags = new Set(["HandlerError", "HandlerTimeout", "CircuitOpen", "Overflow"])
@@ -206,7 +215,7 @@ export class SubscriptionRuntime implements Waiter {
   }
 
   private settle(job: Job, status: Status, error: DeliveryError | undefined, deadLettered: boolean): void {
-    this.host.settled(this, job, { subscription: this.info.name, status, error, deadLettered })
+    this.host.settled(this, job, status, error, deadLettered)
     if (this.idleWaiters.length > 0 && this.running === 0 && this.mailbox.length === 0) {
       const waiters = this.idleWaiters
       this.idleWaiters = []
