@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { EventName, type PayloadSchema, Priority } from "./Event.ts"
+import { uuidv7 } from "./internal/id.ts"
 
 /**
  * An event in flight. `payload` is typed by the definition it was published
@@ -68,3 +69,17 @@ export const schema = <S extends PayloadSchema>(payload: S) => Schema.Struct({ .
  * @since 0.1.0
  */
 export const Any = schema(Schema.Unknown)
+
+/**
+ * A new envelope id: a UUIDv7 for the given epoch-millisecond time, sortable
+ * by time and monotonic within the process. Transports that mint envelopes use
+ * it so ids look the same everywhere.
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from "@eventfabric/core"
+ * const id = Envelope.makeId(Date.now())
+ * ```
+ * @since 0.1.0
+ */
+export const makeId = (epochMillis: number): string => uuidv7(epochMillis)

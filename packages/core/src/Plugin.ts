@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Context, Data, Effect, Layer, type Scope } from "effect"
-import type { Outcome } from "./Delivery.ts"
+import type { Delivery, DeliveryError, Outcome } from "./Delivery.ts"
 import type { Envelope } from "./Envelope.ts"
 import type { PublishError } from "./Errors.ts"
 import type { Definition, Payload } from "./Event.ts"
@@ -35,7 +35,8 @@ export interface PublishOptions {
 
 /**
  * The part of the bus a plugin may use once the bus is built: publish system
- * events, re-deliver dead letters, read stats.
+ * events, re-deliver dead letters, read stats. `publish` is the bus's own
+ * `publish` (the same function), so it runs the whole admission chain.
  *
  * @since 0.1.0
  */
@@ -76,6 +77,14 @@ export class NoSubscription extends Data.TaggedError("NoSubscription")<{ readonl
 export interface Hooks {
   readonly publish?: PublishMiddleware | undefined
   readonly delivery?: DeliveryMiddleware | undefined
+  /**
+   * Called for a delivery that never reached the middleware chain (its
+   * mailbox was full). Answers the id of a dead-letter entry if it stored one:
+   * the delivery is then counted dead-lettered as well as overflowed.
+   */
+  readonly undelivered?: ((delivery: Delivery, error: DeliveryError) => Effect.Effect<string | undefined>) | undefined
+  /** Runs at shutdown once the bus has drained, before what is left is interrupted (a final flush). */
+  readonly afterDrain?: Effect.Effect<void> | undefined
 }
 
 /**

@@ -83,13 +83,16 @@ export interface StoreStats {
  * ```
  * @since 0.1.0
  */
-export class DeadLetterStore extends Context.Service<DeadLetterStore, {
-  readonly put: (entry: Entry) => Effect.Effect<void, StoreError>
-  readonly get: (id: string) => Effect.Effect<Option.Option<Entry>, StoreError>
-  /** Oldest first. */
-  readonly list: (filter?: Filter) => Effect.Effect<ReadonlyArray<Entry>, StoreError>
-  readonly remove: (id: string) => Effect.Effect<boolean, StoreError>
-  /** Removes matching entries (all without a filter); answers how many. */
-  readonly purge: (filter?: Filter) => Effect.Effect<number, StoreError>
-  readonly stats: Effect.Effect<StoreStats, StoreError>
-}>()("@eventfabric/plugins/DeadLetterStore") {}
+export class DeadLetterStore extends Context.Service<
+  DeadLetterStore,
+  {
+    readonly put: (entry: Entry) => Effect.Effect<void, StoreError>
+    readonly get: (id: string) => Effect.Effect<Option.Option<Entry>, StoreError>
+    /** Oldest first. */
+    readonly list: (filter?: Filter) => Effect.Effect<ReadonlyArray<Entry>, StoreError>
+    readonly remove: (id: string) => Effect.Effect<boolean, StoreError>
+    /** Removes matching entries (all without a filter); answers how many. */
+    readonly purge: (filter?: Filter) => Effect.Effect<number, StoreError>
+    readonly stats: Effect.Effect<StoreStats, StoreError>
+  }
+>()("@eventfabric/plugins/DeadLetterStore") {}

@@ -22,12 +22,15 @@ import type { StoreError } from "./StoreError.ts"
  * ```
  * @since 0.1.0
  */
-export class DedupStore extends Context.Service<DedupStore, {
-  /**
-   * Remembers `key` for `window` and answers true when it was not already
-   * remembered (the event is new), false when it is a repeat inside its window.
-   */
-  readonly claim: (key: string, window: Duration.Input) => Effect.Effect<boolean, StoreError>
-  /** Keys remembered now (bounded by the store's cap). */
-  readonly size: Effect.Effect<number, StoreError>
-}>()("@eventfabric/plugins/DedupStore") {}
+export class DedupStore extends Context.Service<
+  DedupStore,
+  {
+    /**
+     * Remembers `key` for `window` and answers true when it was not already
+     * remembered (the event is new), false when it is a repeat inside its window.
+     */
+    readonly claim: (key: string, window: Duration.Input) => Effect.Effect<boolean, StoreError>
+    /** Keys remembered now (bounded by the store's cap). */
+    readonly size: Effect.Effect<number, StoreError>
+  }
+>()("@eventfabric/plugins/DedupStore") {}

@@ -3,6 +3,17 @@
  *
  * @since 0.1.0
  */
+
+export * as Audit from "./Audit.ts"
+export * as Batching from "./Batching.ts"
+export * as CircuitBreaker from "./CircuitBreaker.ts"
+export * as DeadLetter from "./DeadLetter.ts"
 export * as DeadLetterStore from "./DeadLetterStore.ts"
+export * as Dedup from "./Dedup.ts"
 export * as DedupStore from "./DedupStore.ts"
+export * as Metrics from "./Metrics.ts"
+export * as Redaction from "./Redaction.ts"
+export * as Retry from "./Retry.ts"
 export * as StoreError from "./StoreError.ts"
+export * as Tracing from "./Tracing.ts"
+export * as Validation from "./Validation.ts"

@@ -16,7 +16,7 @@ import { uuidv7 } from "./id.ts"
 import { Job, type Result, Tracker } from "./job.ts"
 import { Lane } from "./lane.ts"
 import { Permits } from "./permits.ts"
-import { type Host, invoke, SubscriptionRuntime } from "./subscription.ts"
+import { type Host, invoke, SubscriptionRuntime, type Undelivered } from "./subscription.ts"
 
 /** The tracker of the `publishAndWait` in progress, read by the innermost publish. */
 const CurrentTracker = Context.Reference<Tracker | undefined>("@eventfabric/core/internal/CurrentTracker", {
@@ -100,6 +100,8 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   let idleWaiters: Array<() => void> = []
   let publishChain: Publish | undefined
   let deliveryMiddleware: ReadonlyArray<(next: Deliver) => Deliver> = []
+  let undelivered: Undelivered | undefined
+  let afterDrain: ReadonlyArray<Effect.Effect<void>> = []
 
   // ---- accounting -------------------------------------------------------
 
@@ -127,8 +129,23 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     })
   })
 
+  const kicks: Array<SubscriptionRuntime> = []
+  const flushKicks = () => {
+    for (let i = 0; i < kicks.length; i++) {
+      const sub = kicks[i]!
+      sub.kickPending = false
+      sub.pump()
+    }
+    kicks.length = 0
+  }
+
   const host: Host = {
     permits,
+    kick(sub) {
+      if (sub.kickPending) return
+      sub.kickPending = true
+      kicks.push(sub)
+    },
     settled(subscription, job, status, error, deadLettered) {
       settled++
       if (job.tracker !== undefined || error !== undefined) {
@@ -348,8 +365,11 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       let n = 0
       for (let job = next(); job !== undefined; job = n < BATCH ? next() : undefined) {
         dispatch(job)
-        n++
+        // Workers start every few events: often enough for latency, rarely
+        // enough that one worker fiber runs several deliveries.
+        if ((++n & 31) === 0) flushKicks()
       }
+      flushKicks()
       dispatching = false
       if (n === BATCH) {
         yield* Effect.yieldNow
@@ -363,6 +383,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
         wake.openUnsafe()
         dispatching = true
         dispatch(job)
+        flushKicks()
         dispatching = false
         continue
       }
@@ -416,6 +437,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
         filter: filter as ((envelope: Envelope) => boolean) | undefined,
         handler: run,
         deliver: deliveryMiddleware.length === 0 ? undefined : compose(deliveryMiddleware, invoke(run)),
+        undelivered,
         context: (yield* Effect.context<R>()) as Context.Context<never>,
         host
       })
@@ -451,6 +473,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       tracker.expect(1)
       offered++
       sub.offer(new Job(envelope, tracker))
+      flushKicks()
       return Effect.map(Deferred.await(tracker.deferred), (r) => r.deliveries[0]!)
     })
 
@@ -506,6 +529,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   const shutdown = Effect.gen(function* () {
     state = "draining"
     yield* Effect.timeoutOption(drain, options.shutdownGrace)
+    for (const flush of afterDrain) yield* flush
     state = "stopped"
     yield* Fiber.interrupt(dispatcherFiber)
     for (const lane of Object.values(lanes)) {
@@ -522,6 +546,20 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   const hooks = yield* Effect.forEach(installed, (plugin) => plugin.install(handle))
   const publishMiddleware = hooks.flatMap((h) => (h.publish ? [h.publish] : []))
   deliveryMiddleware = hooks.flatMap((h) => (h.delivery ? [h.delivery] : []))
+  afterDrain = hooks.flatMap((h) => (h.afterDrain ? [h.afterDrain] : []))
+  const undeliveredHooks = hooks.flatMap((h) => (h.undelivered ? [h.undelivered] : []))
+  if (undeliveredHooks.length > 0) {
+    // The first hook that stores the delivery wins.
+    undelivered = (delivery, error) => {
+      const from = (i: number): Effect.Effect<string | undefined> =>
+        i === undeliveredHooks.length
+          ? Effect.succeed(undefined)
+          : Effect.flatMap(undeliveredHooks[i]!(delivery, error), (id) =>
+              id === undefined ? from(i + 1) : Effect.succeed(id)
+            )
+      return from(0)
+    }
+  }
   if (publishMiddleware.length > 0) publishChain = compose(publishMiddleware, innermost)
 
   return {

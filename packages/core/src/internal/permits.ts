@@ -27,6 +27,11 @@ export class Permits {
     return this.taken
   }
 
+  /** Some subscription waits for a permit. */
+  get contended(): boolean {
+    return this.waiters.size > 0
+  }
+
   tryTake(): boolean {
     if (this.taken >= this.max) return false
     this.taken++

@@ -1,16 +1,18 @@
 /**
- * A subscription at run time: a bounded mailbox, a concurrency limit, and a
- * handler run as one fiber per delivery.
+ * A subscription at run time: a bounded mailbox, a concurrency limit, and up
+ * to `concurrency` worker fibers running its handler.
  *
- * The fiber is started with `Effect.runForkWith` in the subscriber's context:
- * a handler that completes synchronously finishes inside that call (~0.1 us,
- * no scheduler hop, no timer), and only a handler that suspends is tracked,
- * observed and given a timeout timer. No fiber waits for anything: deliveries
- * wait in the mailbox, subscriptions wait for permits.
+ * Workers are started with `Effect.runForkWith` in the subscriber's context
+ * and run the mailbox's backlog in one go while handlers complete
+ * synchronously: no scheduler hop, no timer, one fiber per batch rather than
+ * per delivery. Only a worker stuck in a handler that suspends is tracked and
+ * given a timeout timer. No fiber waits for a permit: deliveries wait in the
+ * mailbox, subscriptions wait for permits.
  */
 import { Cause, type Context, Effect, Exit, type Fiber, Result } from "effect"
 import {
   DeadLettered,
+  type Delivery,
   type DeliveryError,
   HandlerError,
   HandlerTimeout,
@@ -25,8 +27,23 @@ import type { Job } from "./job.ts"
 import type { Permits, Waiter } from "./permits.ts"
 import { Ring } from "./ring.ts"
 
+/** One worker fiber's state, shared with the code that started it. */
+interface Worker {
+  /** The delivery it runs now. */
+  job: Job | undefined
+  /** It went asynchronous once: it retires after the current delivery. */
+  suspended: boolean
+  timedOut: boolean
+  done: number
+}
+
+/** Told of deliveries that never reached the chain; answers a dead-letter id. */
+export type Undelivered = (delivery: Delivery, error: DeliveryError) => Effect.Effect<string | undefined>
+
 export interface Host {
   readonly permits: Permits
+  /** Asks for `pump` once the dispatcher's current batch is routed. */
+  kick(subscription: SubscriptionRuntime): void
   /**
    * Called once per delivery, whatever its end. The outcome is built only
    * when someone reads it (a `publishAndWait` tracker or a failure report),
@@ -78,14 +95,20 @@ export class SubscriptionRuntime implements Waiter {
   readonly filter: ((envelope: Envelope) => boolean) | undefined
   private readonly handler: (envelope: Envelope) => Effect.Effect<unknown, unknown>
   private readonly deliver: Deliver | undefined
+  private readonly undelivered: Undelivered | undefined
   private readonly context: Context.Context<never>
   private readonly host: Host
   private readonly mailbox: Ring<Job>
   private readonly fibers = new Set<Fiber.Fiber<unknown, unknown>>()
   private idleWaiters: Array<() => void> = []
+  /** Live worker fibers (at most `concurrency`). */
   private running = 0
+  /** Deliveries taken from the mailbox and not yet settled. */
+  private inFlight = 0
   /** No new deliveries are taken: the subscription's scope is closing. */
   closed = false
+  /** Queued for `pump` at the end of the dispatcher's batch. */
+  kickPending = false
   /** Nothing more is started: what is left is being interrupted. */
   private stopped = false
 
@@ -104,9 +127,11 @@ export class SubscriptionRuntime implements Waiter {
     readonly filter: ((envelope: Envelope) => boolean) | undefined
     readonly handler: (envelope: Envelope) => Effect.Effect<unknown, unknown>
     readonly deliver: Deliver | undefined
+    readonly undelivered: Undelivered | undefined
     readonly context: Context.Context<never>
     readonly host: Host
   }) {
+    this.undelivered = options.undelivered
     this.info = options.info
     this.matches = options.matches
     this.filter = options.filter
@@ -117,21 +142,48 @@ export class SubscriptionRuntime implements Waiter {
     this.mailbox = new Ring(options.info.mailbox)
   }
 
+  /**
+   * Queues a delivery. Workers are started later, by `pump`, once the
+   * dispatcher has routed its current batch: one worker fiber then runs the
+   * whole backlog. A full mailbox first tries to make room that way; only a
+   * subscription already at its concurrency limit overflows.
+   */
   offer(job: Job): void {
     this.total++
     if (this.stopped) {
       this.interrupted++
       return this.settle(job, "interrupted", undefined, false)
     }
-    if (this.running < this.info.concurrency && this.mailbox.length === 0 && this.host.permits.tryTake()) {
-      return this.start(job)
+    if (this.mailbox.push(job)) return this.host.kick(this)
+    if (this.running < this.info.concurrency) {
+      this.pump()
+      if (this.mailbox.push(job)) return this.host.kick(this)
     }
-    if (this.mailbox.push(job)) {
-      if (this.running < this.info.concurrency) this.host.permits.wait(this)
-      return
+    this.overflow(job)
+  }
+
+  // An overflow never reaches the middleware chain, so a dead-letter plugin
+  // hears of it through `undelivered`; until that answers, the delivery counts
+  // as in flight, so `drain` waits for it.
+  private overflow(job: Job): void {
+    const error = new Overflow({ subscription: this.info.name, capacity: this.info.mailbox })
+    const done = (entryId: string | undefined) => {
+      this.overflowed++
+      if (entryId !== undefined) this.deadLettered++
+      this.settle(job, "overflowed", error, entryId !== undefined)
     }
-    this.overflowed++
-    this.settle(job, "overflowed", new Overflow({ subscription: this.info.name, capacity: this.info.mailbox }), false)
+    if (this.undelivered === undefined) return done(undefined)
+    this.inFlight++
+    const fiber = Effect.runForkWith(this.context)(
+      this.undelivered({ envelope: job.envelope, subscription: this.info }, error)
+    )
+    const finish = (exit: Exit.Exit<string | undefined>) => {
+      this.inFlight--
+      done(Exit.isSuccess(exit) ? exit.value : undefined)
+    }
+    const exit = fiber.pollUnsafe()
+    if (exit !== undefined) return finish(exit)
+    fiber.addObserver(finish)
   }
 
   /** A filter that threw: the delivery fails as if the handler had died. */
@@ -141,23 +193,26 @@ export class SubscriptionRuntime implements Waiter {
     this.settle(job, "failed", new HandlerError({ subscription: this.info.name, cause: Cause.die(defect) }), false)
   }
 
+  /** Starts workers while there is work, concurrency and a permit. */
   pump(): void {
     while (!this.stopped && this.running < this.info.concurrency && this.mailbox.length > 0) {
       if (!this.host.permits.tryTake()) return this.host.permits.wait(this)
-      this.start(this.mailbox.shift()!)
+      this.startWorker()
     }
   }
 
-  private start(job: Job): void {
+  // A worker is a fiber that runs queued deliveries one after another while
+  // they complete synchronously. If one suspends, `runForkWith` returns
+  // without an exit: the worker is marked `suspended`, given a timeout timer
+  // for the delivery it is stuck in, and retires once that delivery ends, so
+  // the next worker can detect suspension again.
+  private startWorker(): void {
     this.running++
-    const envelope = job.envelope
-    const fiber = Effect.runForkWith(this.context)(
-      this.deliver === undefined ? this.handler(envelope) : this.deliver({ envelope, subscription: this.info })
-    )
-    const exit = fiber.pollUnsafe()
-    if (exit !== undefined) return this.finish(job, exit, false)
+    const worker: Worker = { job: undefined, suspended: false, timedOut: false, done: 0 }
+    const fiber = Effect.runForkWith(this.context)(this.work(worker))
+    if (fiber.pollUnsafe() !== undefined) return this.retire(worker)
+    worker.suspended = true
     this.fibers.add(fiber)
-    let timedOut = false
     // With middleware, `invoke` applies the timeout inside the chain, once per attempt.
     const timer =
       this.deliver === undefined
@@ -165,24 +220,79 @@ export class SubscriptionRuntime implements Waiter {
             Effect.sleep(this.info.timeout).pipe(
               Effect.andThen(
                 Effect.sync(() => {
-                  timedOut = true
+                  worker.timedOut = true
                   fiber.interruptUnsafe()
                 })
               )
             )
           )
         : undefined
-    fiber.addObserver((exit) => {
+    fiber.addObserver(() => {
       this.fibers.delete(fiber)
       timer?.interruptUnsafe()
-      this.finish(job, exit, timedOut)
+      this.retire(worker)
       this.pump()
     })
   }
 
-  private finish(job: Job, exit: Exit.Exit<unknown, unknown>, timedOut: boolean): void {
+  // One continuation per delivery, its handlers made once per worker, and
+  // no Exit allocated on success: this loop is the bus's hot path.
+  private work(worker: Worker): Effect.Effect<void> {
+    const step = (): Effect.Effect<void> => {
+      if (worker.suspended || this.stopped) return Effect.void
+      // Hand the permit back when other subscriptions wait for one.
+      if (worker.done > 0 && this.host.permits.contended) return Effect.void
+      const job = this.mailbox.shift()
+      if (job === undefined) return Effect.void
+      worker.job = job
+      this.inFlight++
+      let delivery: Effect.Effect<unknown, unknown>
+      try {
+        delivery = this.run(job.envelope)
+      } catch (defect) {
+        // A handler or middleware that throws instead of returning an Effect
+        // fails its delivery like a defect would.
+        delivery = Effect.die(defect)
+      }
+      return Effect.matchCauseEffect(delivery, settle)
+    }
+    const settle = {
+      onSuccess: (): Effect.Effect<void> => {
+        const job = worker.job!
+        worker.job = undefined
+        worker.done++
+        this.inFlight--
+        this.succeeded++
+        this.settle(job, "succeeded", undefined, false)
+        return step()
+      },
+      onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+        const job = worker.job!
+        worker.job = undefined
+        worker.done++
+        this.finish(job, Exit.failCause(cause), worker.timedOut)
+        return Cause.hasInterruptsOnly(cause) ? Effect.interrupt : step()
+      }
+    }
+    return Effect.suspend(step)
+  }
+
+  private run(envelope: Envelope): Effect.Effect<unknown, unknown> {
+    return this.deliver === undefined ? this.handler(envelope) : this.deliver({ envelope, subscription: this.info })
+  }
+
+  /** A worker ended: release its permit; settle a delivery it was cut off in. */
+  private retire(worker: Worker): void {
     this.running--
     this.host.permits.release()
+    const job = worker.job
+    if (job === undefined) return this.notifyIdle()
+    worker.job = undefined
+    this.finish(job, Exit.interrupt(), worker.timedOut)
+  }
+
+  private finish(job: Job, exit: Exit.Exit<unknown, unknown>, timedOut: boolean): void {
+    this.inFlight--
     if (Exit.isSuccess(exit)) {
       this.succeeded++
       return this.settle(job, "succeeded", undefined, false)
@@ -216,7 +326,11 @@ export class SubscriptionRuntime implements Waiter {
 
   private settle(job: Job, status: Status, error: DeliveryError | undefined, deadLettered: boolean): void {
     this.host.settled(this, job, status, error, deadLettered)
-    if (this.idleWaiters.length > 0 && this.running === 0 && this.mailbox.length === 0) {
+    this.notifyIdle()
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length > 0 && this.inFlight === 0 && this.mailbox.length === 0) {
       const waiters = this.idleWaiters
       this.idleWaiters = []
       for (const resume of waiters) resume()
@@ -225,7 +339,7 @@ export class SubscriptionRuntime implements Waiter {
 
   /** Waits until the mailbox is empty and nothing runs. */
   readonly idle: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    if (this.running === 0 && this.mailbox.length === 0) return resume(Effect.void)
+    if (this.inFlight === 0 && this.mailbox.length === 0) return resume(Effect.void)
     const waiter = () => resume(Effect.void)
     this.idleWaiters.push(waiter)
     return Effect.sync(() => {
@@ -258,7 +372,7 @@ export class SubscriptionRuntime implements Waiter {
       interrupted: this.interrupted,
       deadLettered: this.deadLettered,
       queued: this.mailbox.length,
-      inFlight: this.running
+      inFlight: this.inFlight
     }
   }
 }

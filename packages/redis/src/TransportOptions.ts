@@ -1,0 +1,135 @@
+/**
+ * Options of the Redis transport, decoded by Schema: a bad value fails the
+ * layer with `InvalidOptions` naming the path and the expectation.
+ *
+ * @since 0.1.0
+ */
+import { Event, Options } from "@eventfabric/core"
+import { Duration, Schema } from "effect"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+const NonEmpty = Schema.String.check(Schema.isNonEmpty())
+const Key = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9:_.{}-]+$/, { expected: "a Redis key part (letters, digits, : _ . { } -)" })
+)
+const PatternString = Schema.String.check(
+  Schema.isPattern(/^(\*\*|\*|[a-z0-9_]+)(\.(\*\*|\*|[a-z0-9_]+))*$/, {
+    expected: `an event pattern such as "orders.*" or "**"`
+  })
+)
+const DefinitionSchema = Schema.declare(Event.isDefinition, { expected: "an event definition (Event.define)" })
+
+/**
+ * The options as a Schema.
+ *
+ * - `definitions`: the events routed to Redis; one stream each, `<prefix>:<type>`.
+ *   `publish` accepts only these; the consumer decodes with their Schemas.
+ * - `consume`: patterns selecting which of `definitions` this process consumes
+ *   (default: all of them). Only with `group`.
+ * - `group`: the consumer group (one per service). Without it the transport
+ *   only publishes.
+ * - `consumer`: this process's name in the group (default `<host>-<pid>-<random>`).
+ * - `maxLen`: approximate `MAXLEN` of each stream (default 100 000).
+ * - `readCount` / `block`: `XREADGROUP` batch size (256) and block time (1 s).
+ * - `claimIdle` / `claimInterval`: entries pending longer than `claimIdle`
+ *   (30 s) are taken over with `XAUTOCLAIM`, checked every `claimInterval` (5 s).
+ *   Keep `claimIdle` above the handlers' timeout.
+ * - `maxDeliveries`: past this many deliveries an entry goes to the DLQ (5).
+ * - `maxInFlight`: entries handled at once by this consumer (1024).
+ * - `dedup`: `{ window }` turns on cross-process duplicate suppression per group.
+ * - `startFrom`: where a new group starts: `"earliest"` (retained history) or `"latest"`.
+ * - `publishTimeout` (5 s), `shutdownGrace` (5 s), `reconnect` backoff (`base` 100 ms, `max` 5 s).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Event } from "@eventfabric/core"
+ * import { TransportOptions } from "@eventfabric/redis"
+ *
+ * const Placed = Event.define("orders.placed", { payload: Schema.Struct({ id: Schema.String }) })
+ * Schema.decodeUnknownSync(TransportOptions.TransportOptions)({ definitions: [Placed], group: "billing" })
+ * ```
+ * @since 0.1.0
+ */
+export const TransportOptions = Schema.Struct({
+  definitions: Schema.Array(DefinitionSchema).check(Schema.isMinLength(1)),
+  prefix: Schema.optional(Key.check(Schema.isNonEmpty())),
+  group: Schema.optional(Key.check(Schema.isNonEmpty())),
+  consumer: Schema.optional(NonEmpty),
+  consume: Schema.optional(Schema.Array(PatternString)),
+  maxLen: Schema.optional(PositiveInt),
+  readCount: Schema.optional(PositiveInt),
+  block: Schema.optional(Options.DurationInput),
+  claimIdle: Schema.optional(Options.DurationInput),
+  claimInterval: Schema.optional(Options.DurationInput),
+  maxDeliveries: Schema.optional(PositiveInt),
+  maxInFlight: Schema.optional(PositiveInt),
+  dedup: Schema.optional(Schema.Struct({ window: Options.DurationInput })),
+  startFrom: Schema.optional(Schema.Literals(["earliest", "latest"])),
+  publishTimeout: Schema.optional(Options.DurationInput),
+  shutdownGrace: Schema.optional(Options.DurationInput),
+  reconnect: Schema.optional(Schema.Struct({ base: Options.DurationInput, max: Options.DurationInput }))
+})
+
+/**
+ * The options as a caller writes them.
+ *
+ * @since 0.1.0
+ */
+export type TransportOptions = typeof TransportOptions.Encoded
+
+/**
+ * The options with every default filled in.
+ *
+ * @since 0.1.0
+ */
+export interface Resolved {
+  readonly definitions: ReadonlyArray<Event.Definition>
+  readonly prefix: string
+  readonly group: string | undefined
+  readonly consumer: string
+  readonly consume: ReadonlyArray<string>
+  readonly maxLen: number
+  readonly readCount: number
+  readonly block: Duration.Duration
+  readonly claimIdle: Duration.Duration
+  readonly claimInterval: Duration.Duration
+  readonly maxDeliveries: number
+  readonly maxInFlight: number
+  readonly dedup: { readonly window: Duration.Duration } | undefined
+  readonly startFrom: "earliest" | "latest"
+  readonly publishTimeout: Duration.Duration
+  readonly shutdownGrace: Duration.Duration
+  readonly reconnect: { readonly base: Duration.Duration; readonly max: Duration.Duration }
+}
+
+/**
+ * Fills in the defaults of decoded options.
+ *
+ * @example
+ * ```ts
+ * import { TransportOptions } from "@eventfabric/redis"
+ * declare const decoded: typeof TransportOptions.TransportOptions.Type
+ * TransportOptions.resolve(decoded, "host-1").maxLen // 100000 unless set
+ * ```
+ * @since 0.1.0
+ */
+export const resolve = (options: typeof TransportOptions.Type, defaultConsumer: string): Resolved => ({
+  definitions: options.definitions,
+  prefix: options.prefix ?? "eventfabric",
+  group: options.group,
+  consumer: options.consumer ?? defaultConsumer,
+  consume: options.consume ?? ["**"],
+  maxLen: options.maxLen ?? 100_000,
+  readCount: options.readCount ?? 256,
+  block: options.block ?? Duration.seconds(1),
+  claimIdle: options.claimIdle ?? Duration.seconds(30),
+  claimInterval: options.claimInterval ?? Duration.seconds(5),
+  maxDeliveries: options.maxDeliveries ?? 5,
+  maxInFlight: options.maxInFlight ?? 1024,
+  dedup: options.dedup,
+  startFrom: options.startFrom ?? "earliest",
+  publishTimeout: options.publishTimeout ?? Duration.seconds(5),
+  shutdownGrace: options.shutdownGrace ?? Duration.seconds(5),
+  reconnect: options.reconnect ?? { base: Duration.millis(100), max: Duration.seconds(5) }
+})

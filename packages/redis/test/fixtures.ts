@@ -1,0 +1,77 @@
+import { randomUUID } from "node:crypto"
+import { type Envelope, EventBus } from "@eventfabric/core"
+import { DeadLetterStore } from "@eventfabric/plugins"
+import { Duration, Effect, Layer, type Scope } from "effect"
+import { Redis } from "effect/persistence/Redis"
+import { RedisConnection, RedisDeadLetterStore, RedisTransport, type TransportOptions } from "../src/index.ts"
+import { scanKeys } from "../src/internal/redis.ts"
+
+export { definitions, OrderPlaced, OrderShipped } from "./fixtures/definitions.ts"
+
+export const REDIS_URL = "redis://127.0.0.1:6379"
+export const RedisLive = RedisConnection.layer({ url: REDIS_URL })
+
+/** A fresh key prefix; `cleanup` deletes everything under it. */
+export const uniquePrefix = () => `eftest:${randomUUID().slice(0, 8)}`
+
+export const cleanup = (prefix: string) =>
+  Effect.gen(function* () {
+    const redis = yield* Redis
+    const keys = yield* scanKeys(redis.send, `${prefix}*`)
+    for (let i = 0; i < keys.length; i += 500) yield* redis.send("DEL", ...keys.slice(i, i + 500))
+  }).pipe(Effect.ignore)
+
+/** Runs `self` with a unique prefix, deleting its keys afterwards, within `limit`. */
+export const withPrefix = <A, E, R>(
+  self: (prefix: string) => Effect.Effect<A, E, R>,
+  limit: Duration.Input = "20 seconds"
+) => {
+  const prefix = uniquePrefix()
+  return self(prefix).pipe(
+    Effect.timeout(limit),
+    Effect.ensuring(cleanup(prefix)),
+    Effect.scoped,
+    Effect.provide(RedisLive)
+  )
+}
+
+/**
+ * One "process": its own bus, transport and DLQ store, subscribed by `setup`,
+ * then consuming. Lives until the enclosing scope closes.
+ */
+export const startNode = Effect.fnUntraced(function* <E>(
+  options: TransportOptions.TransportOptions,
+  setup: (bus: EventBus.EventBus["Service"]) => Effect.Effect<void, E, Scope.Scope>
+) {
+  const context = yield* Layer.build(
+    Layer.mergeAll(
+      EventBus.EventBus.layer(),
+      RedisTransport.RedisTransport.layer(options),
+      RedisDeadLetterStore.layer({ prefix: `${options.prefix}:dlq` })
+    )
+  )
+  return yield* Effect.gen(function* () {
+    yield* setup(yield* EventBus.EventBus)
+    const transport = yield* RedisTransport.RedisTransport
+    if (options.group !== undefined) yield* transport.start
+    return { transport, dlq: yield* DeadLetterStore.DeadLetterStore }
+  }).pipe(Effect.provide(context))
+})
+
+/** A publisher only: no group, no bus needed. */
+export const publisher = (options: TransportOptions.TransportOptions) => RedisTransport.make(options)
+
+/** Polls `condition` every 20 ms until it holds; bounded by the test's timeout. */
+export const waitUntil = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function* () {
+    while (!(yield* condition)) yield* Effect.sleep(Duration.millis(20))
+  })
+
+/** Entries pending in a group (0 when all acknowledged). */
+export const pendingCount = (stream: string, group: string) =>
+  Effect.flatMap(Redis, (redis) =>
+    redis.send<[number, ...Array<unknown>]>("XPENDING", stream, group).pipe(Effect.map((r) => Number(r[0])))
+  )
+
+/** The origin id the transport put on a consumed envelope. */
+export const originId = (e: Envelope.Envelope) => e.headers?.[RedisTransport.headers.originId] ?? ""
