@@ -9,7 +9,7 @@
  * given a timeout timer. No fiber waits for a permit: deliveries wait in the
  * mailbox, subscriptions wait for permits.
  */
-import { Cause, type Context, Effect, Exit, type Fiber, Result } from "effect"
+import { Cause, type Context, Effect, Exit, Fiber, Result } from "effect"
 import {
   DeadLettered,
   type Delivery,
@@ -71,23 +71,44 @@ const statusOf: Record<DeliveryError["_tag"], Status> = {
  * Runs the handler for the middleware chain: its failures become
  * `HandlerError`, a run past the timeout `HandlerTimeout`. Interruption
  * (shutdown) passes through untouched.
+ *
+ * The handler runs in a child fiber of the current context (so services a
+ * middleware provided are there): a handler that completes synchronously
+ * costs one fiber and no timer; only one that suspends is raced against the
+ * timeout. This keeps the per-attempt timeout, which Retry relies on, off the
+ * common path.
  */
 export const invoke =
   (handler: (envelope: Envelope) => Effect.Effect<unknown, unknown>): Deliver =>
   ({ envelope, subscription }) =>
-    handler(envelope).pipe(
-      Effect.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause)
-          ? Effect.failCause(cause as Cause.Cause<never>)
-          : Effect.fail(new HandlerError({ subscription: subscription.name, cause }))
-      ),
-      Effect.timeoutOrElse({
-        duration: subscription.timeout,
-        orElse: () =>
-          Effect.fail(new HandlerTimeout({ subscription: subscription.name, timeout: subscription.timeout }))
-      }),
-      Effect.asVoid
-    )
+    Effect.withFiber((parent) => {
+      const toDelivery = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void, DeliveryError> => {
+        if (Exit.isSuccess(exit)) return Effect.void
+        return Cause.hasInterruptsOnly(exit.cause)
+          ? Effect.interrupt
+          : Effect.fail(new HandlerError({ subscription: subscription.name, cause: exit.cause }))
+      }
+      let child: Fiber.Fiber<unknown, unknown>
+      try {
+        child = Effect.runForkWith(parent.context)(handler(envelope))
+      } catch (defect) {
+        return toDelivery(Exit.die(defect))
+      }
+      const exit = child.pollUnsafe()
+      if (exit !== undefined) return toDelivery(exit)
+      return Fiber.await(child).pipe(
+        Effect.timeoutOrElse({
+          duration: subscription.timeout,
+          orElse: () =>
+            Effect.andThen(
+              Fiber.interrupt(child),
+              Effect.fail(new HandlerTimeout({ subscription: subscription.name, timeout: subscription.timeout }))
+            )
+        }),
+        Effect.flatMap(toDelivery),
+        Effect.onInterrupt(() => Fiber.interrupt(child))
+      )
+    })
 
 export class SubscriptionRuntime implements Waiter {
   readonly info: SubscriptionInfo
@@ -256,8 +277,10 @@ export class SubscriptionRuntime implements Waiter {
       }
       return Effect.matchCauseEffect(delivery, settle)
     }
+    // Both continuations take exactly one parameter: `matchCauseEffect` wraps
+    // any other arity in a fresh closure per call.
     const settle = {
-      onSuccess: (): Effect.Effect<void> => {
+      onSuccess: (_: unknown): Effect.Effect<void> => {
         const job = worker.job!
         worker.job = undefined
         worker.done++

@@ -1,0 +1,16 @@
+import { effectPubSub } from "./effectPubSub.ts"
+import { emittery } from "./emittery.ts"
+import { eventemitter3 } from "./eventemitter3.ts"
+import { eventfabric } from "./eventfabric.ts"
+import { naive } from "./naive.ts"
+import { nodeEvents } from "./nodeEvents.ts"
+import type { Impl } from "./types.ts"
+
+/** The bus first, then its peers. */
+export const all: ReadonlyArray<Impl> = [eventfabric, nodeEvents, eventemitter3, emittery, effectPubSub, naive]
+
+export const byName = (name: string): Impl => {
+  const impl = all.find((i) => i.name === name)
+  if (impl === undefined) throw new Error(`unknown implementation ${name}`)
+  return impl
+}
