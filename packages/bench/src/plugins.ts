@@ -1,11 +1,23 @@
 /**
  * The plugin registry of the plugin-overhead scenario. One line per plugin:
- * adding a plugin to the bench is adding an entry here. Entries from
- * `@eventfabric/plugins` are looked up by export name when the bench runs; a
- * plugin that is missing, needs a service, or fails a smoke run is reported as
- * skipped with the reason, and the bench goes on.
+ * adding a plugin to the bench is adding an entry here. A plugin that fails
+ * its smoke run is reported as skipped with the reason, and the bench goes on.
  */
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
 import { Plugin } from "@eventfabric/core"
+import {
+  Audit,
+  CircuitBreaker,
+  DeadLetter,
+  Dedup,
+  Metrics,
+  Redaction,
+  Retry,
+  Tracing,
+  Validation
+} from "@eventfabric/plugins"
 import { Effect, type Layer } from "effect"
 
 export type AnyPlugin = Plugin.Plugin<unknown, any>
@@ -32,40 +44,28 @@ export const Noop: AnyPlugin = Plugin.make(
   )
 )
 
-type Namespace = Record<string, any>
-
-const fromPackage = (
-  exportName: string,
-  make: (module: Namespace) => unknown,
-  layer?: (module: Namespace) => Layer.Layer<any, any>
-): Entry => ({
-  name: exportName,
-  load: async () => {
-    const ns = (await import("@eventfabric/plugins")) as Namespace
-    const module = ns[exportName] as Namespace | undefined
-    if (module === undefined) throw new Error(`@eventfabric/plugins exports no ${exportName} yet`)
-    const plugin = make(module) as AnyPlugin | undefined
-    if (plugin === undefined || typeof plugin.name !== "string" || plugin.build === undefined) {
-      throw new Error(`${exportName}: no plugin value (expected ${exportName}.plugin())`)
-    }
-    return { plugin, layer: layer?.(module) }
-  }
+const entry = (name: string, plugin: AnyPlugin, layer?: Layer.Layer<any, any>): Entry => ({
+  name,
+  load: async () => ({ plugin, layer })
 })
 
+/**
+ * Batching is not here: it is a way to subscribe (`Batching.subscribe`), not a
+ * middleware, so it adds nothing to a plain delivery.
+ */
 export const registry: ReadonlyArray<Entry> = [
-  { name: "noop", load: async () => ({ plugin: Noop }) },
-  fromPackage("Validation", (m) => m.plugin?.()),
-  fromPackage("Redaction", (m) => m.plugin?.()),
-  fromPackage("Dedup", (m) => m.plugin?.()),
-  fromPackage("Metrics", (m) => m.plugin?.()),
-  fromPackage("Tracing", (m) => m.plugin?.()),
-  fromPackage("CircuitBreaker", (m) => m.plugin?.()),
-  fromPackage("Retry", (m) => m.plugin?.()),
-  fromPackage(
-    "DeadLetter",
-    (m) => m.plugin?.(),
-    (m) => m.DeadLetterQueue.layerMemory()
-  ),
-  fromPackage("Batching", (m) => m.plugin?.()),
-  fromPackage("Audit", (m) => m.plugin?.())
+  entry("noop", Noop),
+  entry("Validation", Validation.plugin()),
+  entry("Redaction", Redaction.plugin()),
+  entry("Dedup", Dedup.plugin()),
+  entry("Metrics", Metrics.plugin()),
+  entry("Tracing", Tracing.plugin()),
+  entry("CircuitBreaker", CircuitBreaker.plugin()),
+  entry("Retry", Retry.plugin()),
+  entry("DeadLetter", DeadLetter.plugin(), DeadLetter.DeadLetterQueue.layerMemory()),
+  entry(
+    "Audit",
+    Audit.plugin({ directory: join(tmpdir(), `eventfabric-bench-audit-${process.pid}`) }),
+    NodeFileSystem.layer
+  )
 ]

@@ -13,8 +13,8 @@
  * it is rotated into numbered backups: `events.jsonl` -> `events.1.jsonl` ->
  * … -> `events.<backups>.jsonl`, the oldest deleted. A line is never split;
  * one longer than `maxBytes` gets a file of its own. The buffer is flushed
- * when the bus shuts down (before it drains: events published after that,
- * during the drain, are not audited).
+ * when the bus shuts down, and again once it has drained, so events
+ * published during the drain (a `system.handler_error`, say) are audited too.
  *
  * Put Audit inside Tracing (so lines carry `traceparent`) and outside
  * Validation (so rejections are audited).
@@ -184,7 +184,9 @@ export const plugin = (config: Config) =>
                 : exit.cause.reasons.find((r) => r._tag === "Fail")?.error._tag
               return status === undefined ? Effect.void : Queue.offer(queue, toLine(redact(envelope), status))
             })
-          return { publish }
+          // Events published while the bus drains (system.handler_error, say)
+          // are written once it has drained.
+          return { publish, afterDrain: Effect.flatMap(Queue.clear(queue), write) }
         })
     })
   )

@@ -10,11 +10,20 @@ import type { StoreError } from "./StoreError.ts"
 
 /**
  * Why a delivery was dead-lettered. The first four are delivery errors'
- * tags; `DecodeFailed` comes from transports that could not decode an entry.
+ * tags; `DecodeFailed` comes from transports that could not decode an entry,
+ * `MaxDeliveries` from transports that delivered an entry more times than
+ * allowed without an acknowledgement.
  *
  * @since 0.1.0
  */
-export const Reason = Schema.Literals(["HandlerError", "HandlerTimeout", "CircuitOpen", "Overflow", "DecodeFailed"])
+export const Reason = Schema.Literals([
+  "HandlerError",
+  "HandlerTimeout",
+  "CircuitOpen",
+  "Overflow",
+  "DecodeFailed",
+  "MaxDeliveries"
+])
 
 /**
  * @since 0.1.0

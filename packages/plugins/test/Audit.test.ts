@@ -1,7 +1,7 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Envelope, Event, EventBus, Plugin } from "@eventfabric/core"
-import { Effect, Exit, FileSystem, Layer, Schema } from "effect"
+import { Effect, Exit, FileSystem, Layer, Schema, Scope } from "effect"
 import * as Audit from "../src/Audit.ts"
 import * as Redaction from "../src/Redaction.ts"
 import * as Validation from "../src/Validation.ts"
@@ -123,6 +123,29 @@ describe("Audit", () => {
       )
       expect((yield* fs.readFileString(`${dir}/events.1.jsonl`)).startsWith("xxx")).toBe(true)
       expect((yield* readLines(fs, `${dir}/events.jsonl`))[0]!.payload.n).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer))
+  )
+
+  it.live("events published while the bus drains at shutdown are audited too", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      // No drain before shutdown: the failure, and the system.handler_error it
+      // publishes, happen during the bus's own drain. The subscription lives in
+      // the test's scope, which outlives the bus.
+      const outer = yield* Effect.scope
+      yield* withBus(busWith({ directory: dir }), (bus) =>
+        Effect.gen(function* () {
+          yield* bus
+            .subscribe(UserSignedUp, () => Effect.andThen(Effect.sleep("50 millis"), Effect.fail("boom")), {
+              name: "fails"
+            })
+            .pipe(Scope.provide(outer))
+          yield* bus.publish(UserSignedUp, { userId: "u-1", password: "p", n: 1 })
+        })
+      )
+      const lines = yield* readLines(fs, `${dir}/events.jsonl`)
+      expect(lines.map((l) => l.type)).toEqual(["users.signed_up", "system.handler_error"])
     }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer))
   )
 
