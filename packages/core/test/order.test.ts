@@ -99,6 +99,32 @@ describe("order and concurrency", () => {
     }).pipe(withBus({ maxConcurrentHandlers: 2 }))
   )
 
+  it.effect("a subscription's concurrency can be re-tuned while it runs", () =>
+    Effect.gen(function* () {
+      const b = yield* bus
+      const gate = yield* Deferred.make<void>()
+      let running = 0
+      const sub = yield* b.subscribe(Task, () =>
+        Effect.gen(function* () {
+          running++
+          yield* Deferred.await(gate)
+          running--
+        })
+      )
+      for (let n = 0; n < 5; n++) yield* b.publish(Task, { n })
+      yield* Effect.yieldNow
+      expect(running).toBe(1)
+      yield* sub.configure({ concurrency: 3 })
+      expect(running).toBe(3)
+      expect((yield* sub.stats).concurrency).toBe(3)
+      const bad = yield* Effect.flip(sub.configure({ concurrency: -1 }))
+      expect(bad.message).toContain(`at ["concurrency"]`)
+      yield* Deferred.succeed(gate, undefined)
+      yield* b.drain
+      expect((yield* sub.stats).succeeded).toBe(5)
+    }).pipe(withBus())
+  )
+
   it.effect("a slow subscription's backlog does not hold up the others", () =>
     Effect.gen(function* () {
       const b = yield* bus

@@ -2,7 +2,7 @@
  * The bus's machinery: admission, lanes, the dispatcher fiber, routing,
  * subscriptions, accounting and shutdown.
  */
-import { Clock, Context, Deferred, Duration, Effect, Fiber, Latch, Queue, type Scope, Stream } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Fiber, Latch, Queue, type Scope, Stream } from "effect"
 import type { Outcome, SubscriptionInfo } from "../Delivery.ts"
 import type { Envelope } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidOptions, type PublishError } from "../Errors.ts"
@@ -35,6 +35,8 @@ export interface SubscribeOptions<A = unknown> {
 export interface Subscription {
   readonly name: string
   readonly stats: Effect.Effect<SubscriptionStats>
+  /** Re-tunes the subscription while it runs (seed 000's `configure()`). */
+  readonly configure: (options: { readonly concurrency?: number | undefined }) => Effect.Effect<void, InvalidOptions>
 }
 
 export type { Result }
@@ -232,20 +234,20 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
 
   const innermost: Publish = (envelope) => Effect.flatMap(CurrentTracker, (t) => enqueue(envelope, t))
 
+  // Admission middleware may refuse (InvalidEvent) or suppress (deduplicated)
+  // without reaching `enqueue`; those verdicts are counted here, once.
+  const countVerdict = (exit: Exit.Exit<Receipt, PublishError>) => {
+    if (Exit.isSuccess(exit)) {
+      if (exit.value.status === "deduplicated") deduplicated++
+    } else if (exit.cause.reasons.some((r) => r._tag === "Fail" && r.error._tag === "InvalidEvent")) {
+      rejected++
+    }
+    return Effect.void
+  }
+
   const admit = (envelope: Envelope, definition: Definition, tracker: Tracker | undefined) => {
     if (publishChain === undefined) return enqueue(envelope, tracker)
-    const chained = publishChain(envelope, definition).pipe(
-      Effect.tap((receipt) =>
-        Effect.sync(() => {
-          if (receipt.status === "deduplicated") deduplicated++
-        })
-      ),
-      Effect.tapError((error) =>
-        Effect.sync(() => {
-          if (error._tag === "InvalidEvent") rejected++
-        })
-      )
-    )
+    const chained = Effect.onExit(publishChain(envelope, definition), countVerdict)
     return tracker === undefined ? chained : Effect.provideService(chained, CurrentTracker, tracker)
   }
 
@@ -444,7 +446,21 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       yield* Effect.addFinalizer(() => unsubscribe(sub))
       subscriptions.set(name, sub)
       routes.clear()
-      return { name, stats: Effect.sync(() => sub.stats()) }
+      return {
+        name,
+        stats: Effect.sync(() => sub.stats()),
+        configure: (input) =>
+          Effect.map(
+            Options.decode(
+              Options.SubscribeOptions.mapFields((f) => ({ concurrency: f.concurrency })),
+              "configure",
+              input
+            ),
+            (decoded) => {
+              if (decoded.concurrency !== undefined) sub.setConcurrency(decoded.concurrency)
+            }
+          )
+      }
     })
 
   const events = <S extends Selector.Selector>(

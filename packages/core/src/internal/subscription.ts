@@ -111,7 +111,7 @@ export const invoke =
     })
 
 export class SubscriptionRuntime implements Waiter {
-  readonly info: SubscriptionInfo
+  info: SubscriptionInfo
   readonly matches: (type: string) => boolean
   readonly filter: ((envelope: Envelope) => boolean) | undefined
   private readonly handler: (envelope: Envelope) => Effect.Effect<unknown, unknown>
@@ -205,6 +205,12 @@ export class SubscriptionRuntime implements Waiter {
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) return finish(exit)
     fiber.addObserver(finish)
+  }
+
+  /** Re-tunes concurrency at run time; more room starts waiting deliveries now. */
+  setConcurrency(concurrency: number): void {
+    this.info = { ...this.info, concurrency }
+    this.pump()
   }
 
   /** A filter that threw: the delivery fails as if the handler had died. */
