@@ -17,6 +17,6 @@ const program = Effect.gen(function* () {
     yield* transport.publish(OrderPlaced, { orderId: `o-${i}`, total: 10 * i }, { source: "shop-frontend" })
   }
   console.log(`published ${count}`)
-}).pipe(Effect.provide(RedisConnection.layer({ url })))
+}).pipe(Effect.scoped, Effect.provide(RedisConnection.layer({ url })))
 
 NodeRuntime.runMain(program)

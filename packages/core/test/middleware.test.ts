@@ -157,4 +157,22 @@ describe("middleware", () => {
       expect((yield* b.stats).deliveries).toMatchObject({ failed: 1, deadLettered: 1 })
     }).pipe(withPlugins(dlq))
   })
+
+  it.effect("a failure that ends asynchronously is reported before publishAndWait resumes", () => {
+    const later = Plugin.make(
+      "later",
+      Effect.succeed(() =>
+        Effect.succeed({ delivery: (next) => (delivery) => Effect.andThen(Effect.yieldNow, next(delivery)) })
+      )
+    )
+    return Effect.gen(function* () {
+      const b = yield* bus
+      yield* b.subscribe(Task, () => Effect.fail("x"), { name: "fails" })
+      const result = yield* b.publishAndWait(Task, { n: 1 })
+      expect(result.failed).toBe(1)
+      yield* b.drain
+      // the task, then its system.handler_error
+      expect((yield* b.stats).published).toBe(2)
+    }).pipe(withPlugins(later))
+  })
 })

@@ -152,10 +152,12 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       settled++
       if (job.tracker !== undefined || error !== undefined) {
         const outcome: Outcome = { subscription: subscription.info.name, status, error, deadLettered }
-        job.tracker?.settle(outcome)
+        // Report before resolving the tracker: its waiter may resume inline and
+        // drain or close the bus, which must already count the report.
         if (error !== undefined && status !== "rejected" && !job.envelope.type.startsWith("system.")) {
           reportFailure(subscription.info, job.envelope, outcome)
         }
+        job.tracker?.settle(outcome)
       }
       if (idleWaiters.length > 0) checkIdle()
     }
