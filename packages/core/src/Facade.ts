@@ -26,7 +26,7 @@ import { Cause, Context, Duration, Effect, Exit, type Fiber, type Layer, Managed
 import type { DeliveryError } from "./Delivery.ts"
 import type { Envelope } from "./Envelope.ts"
 import { InvalidOptions, type PublishError } from "./Errors.ts"
-import type { Definition, Payload, Priority } from "./Event.ts"
+import { type Definition, type Payload, Priority } from "./Event.ts"
 import { type EnvelopeOf, EventBus, type PublishResult, type SubscribeOptions } from "./EventBus.ts"
 import type { Receipt } from "./Middleware.ts"
 import * as Options from "./Options.ts"
@@ -47,7 +47,7 @@ import type { Stats } from "./Stats.ts"
  */
 export class EventDropped extends Schema.TaggedError<EventDropped>()("EventDropped", {
   type: Schema.String,
-  lane: Schema.Literals(["critical", "normal", "low"]),
+  lane: Priority,
   id: Schema.String
 }) {
   override get message() {
@@ -466,7 +466,7 @@ export const make = async <R, E>(
     if (Exit.isFailure(exit)) return report(errorOf(item.definition.name, exit.cause), undefined)
     const receipt = exit.value
     if (receipt.status === "dropped") {
-      report(new EventDropped({ type: receipt.type, lane: receipt.lane as Priority, id: receipt.id }), undefined)
+      report(new EventDropped({ type: receipt.type, lane: receipt.lane, id: receipt.id }), undefined)
     }
   }
 
