@@ -3,10 +3,15 @@
  * process, two consumer processes in one group, Redis at 127.0.0.1:6379.
  *
  *   node packages/redis/bench/cross-process.ts [events=100000] [runs=3]
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof packages/redis/bench/cross-process.ts 100000 1
+ *
+ * (node flags are passed on to the child processes: one profile each.)
  *
  * Prints, per run and as the median of the runs: end-to-end events/s (first
- * publish to last local delivery) and latency percentiles (publish call to
- * local handler, across processes on one clock).
+ * publish to last local delivery), latency percentiles (publish call to local
+ * handler, across processes on one clock) and CPU microseconds per event of
+ * the publisher and of both consumers together (steadier than rates when the
+ * machine is shared).
  */
 
 import { spawn } from "node:child_process"
@@ -44,12 +49,16 @@ const consumer = (prefix: string, name: string) =>
     )
     yield* (yield* RedisTransport.RedisTransport).start
     console.log("ready")
+    const cpu = process.cpuUsage()
     const timer = setInterval(() => console.log(`progress ${latencies.length}`), 50)
     yield* Effect.callback<void>((resume) => {
       createInterface({ input: process.stdin }).on("line", () => resume(Effect.void))
     })
     clearInterval(timer)
-    console.log(`report ${JSON.stringify({ count: latencies.length, last, latencies })}`)
+    const used = process.cpuUsage(cpu)
+    console.log(
+      `report ${JSON.stringify({ count: latencies.length, last, cpuUs: used.user + used.system, latencies })}`
+    )
   }).pipe(
     Effect.scoped,
     Effect.provide(
@@ -75,20 +84,24 @@ const publisher = (prefix: string, events: number) =>
   Effect.gen(function* () {
     const transport = yield* RedisTransport.make({ definitions, prefix, maxLen: 1_000_000 })
     const first = now()
+    const cpu = process.cpuUsage()
     yield* Effect.forEach(
       Array.from({ length: events }, (_, n) => n),
       (n) => transport.publish(Tick, { n }, { headers: { [SENT]: String(now()) } }),
       { concurrency: 1024, discard: true }
     )
-    console.log(`published ${JSON.stringify({ first, done: now() })}`)
-  }).pipe(Effect.provide(Connection))
+    const done = now()
+    const used = process.cpuUsage(cpu)
+    console.log(`published ${JSON.stringify({ first, done, cpuUs: used.user + used.system })}`)
+  }).pipe(Effect.scoped, Effect.provide(Connection))
 
 // ---- orchestration ---------------------------------------------------------
 
 const self = fileURLToPath(import.meta.url)
 
 const child = (args: ReadonlyArray<string>) => {
-  const proc = spawn(process.execPath, [self, ...args], { stdio: ["pipe", "pipe", "inherit"] })
+  // execArgv passes on flags such as --cpu-prof, so every process can be profiled.
+  const proc = spawn(process.execPath, [...process.execArgv, self, ...args], { stdio: ["pipe", "pipe", "inherit"] })
   const lines = createInterface({ input: proc.stdout! })
   return { proc, lines }
 }
@@ -117,17 +130,37 @@ const runOnce = async (events: number) => {
     })
   })
   const pub = child(["publisher", prefix, String(events)])
-  const published = JSON.parse(await waitLine(pub.lines, "published")) as { first: number; done: number }
+  const published = JSON.parse(await waitLine(pub.lines, "published")) as {
+    first: number
+    done: number
+    cpuUs: number
+  }
   const deadline = Date.now() + 120_000
   while (progress[0]! + progress[1]! < events && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
   const reports = await Promise.all(
     consumers.map(async (c) => {
       const report = waitLine(c.lines, "report")
       c.proc.stdin!.write("report\n")
-      return JSON.parse(await report) as { count: number; last: number; latencies: Array<number> }
+      return JSON.parse(await report) as { count: number; last: number; cpuUs: number; latencies: Array<number> }
     })
   )
-  for (const c of [...consumers, pub]) c.proc.kill("SIGTERM")
+  // Consumers exit by themselves after reporting (so --cpu-prof profiles get written); bounded.
+  await Promise.all(
+    [...consumers, pub].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.proc.exitCode !== null) return resolve()
+          const timer = setTimeout(() => {
+            c.proc.kill("SIGTERM")
+            resolve()
+          }, 5_000)
+          c.proc.once("exit", () => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
+    )
+  )
   await cleanup(prefix)
   const received = reports.reduce((n, r) => n + r.count, 0)
   const last = Math.max(...reports.map((r) => r.last))
@@ -140,7 +173,10 @@ const runOnce = async (events: number) => {
     eventsPerSec: Math.round(received / ((last - published.first) / 1000)),
     p50Ms: +percentile(latencies, 50).toFixed(1),
     p95Ms: +percentile(latencies, 95).toFixed(1),
-    p99Ms: +percentile(latencies, 99).toFixed(1)
+    p99Ms: +percentile(latencies, 99).toFixed(1),
+    // CPU time per event, less sensitive than rates to other load on the machine.
+    publisherCpuUs: +(published.cpuUs / events).toFixed(2),
+    consumersCpuUs: +(reports.reduce((n, r) => n + r.cpuUs, 0) / events).toFixed(2)
   }
 }
 
@@ -153,14 +189,15 @@ const cleanup = (prefix: string) =>
   )
 
 const main = async (events: number, runs: number) => {
-  const results = []
+  const results: Array<Awaited<ReturnType<typeof runOnce>>> = []
   for (let i = 0; i < runs; i++) {
     const r = await runOnce(events)
     console.log(`run ${i + 1}/${runs}`, JSON.stringify(r))
     results.push(r)
   }
-  const median = (k: "eventsPerSec" | "p95Ms" | "p50Ms" | "p99Ms" | "publishPerSec") =>
-    results.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(results.length / 2)]
+  const median = (
+    k: "eventsPerSec" | "p95Ms" | "p50Ms" | "p99Ms" | "publishPerSec" | "publisherCpuUs" | "consumersCpuUs"
+  ) => results.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(results.length / 2)]
   console.log(
     "median",
     JSON.stringify({
@@ -172,11 +209,15 @@ const main = async (events: number, runs: number) => {
       publishPerSec: median("publishPerSec"),
       p50Ms: median("p50Ms"),
       p95Ms: median("p95Ms"),
-      p99Ms: median("p99Ms")
+      p99Ms: median("p99Ms"),
+      publisherCpuUs: median("publisherCpuUs"),
+      consumersCpuUs: median("consumersCpuUs")
     })
   )
 }
 
-if (role === "consumer") Effect.runFork(consumer(rest[0]!, rest[1]!))
-else if (role === "publisher") Effect.runPromise(publisher(rest[0]!, Number(rest[1]))).then(() => process.exit(0))
+// Exit once stdout has flushed the report (a pipe is written asynchronously).
+if (role === "consumer") {
+  Effect.runPromise(consumer(rest[0]!, rest[1]!)).then(() => process.stdout.write("", () => process.exit(0)))
+} else if (role === "publisher") Effect.runPromise(publisher(rest[0]!, Number(rest[1]))).then(() => process.exit(0))
 else main(Number(role === "main" ? 100_000 : role), Number(rest[0] ?? 3)).then(() => process.exit(0))

@@ -2,7 +2,8 @@
  * The Redis Streams transport: typed events across processes, at least once.
  *
  * Each routed definition has a stream, `<prefix>:<type>`. `publish` appends a
- * Schema-encoded envelope with `XADD ... MAXLEN ~ maxLen`. A process that
+ * Schema-encoded envelope with `XADD ... MAXLEN ~ maxLen`; concurrent publishes
+ * share one round trip (a bounded buffer, written in batches). A process that
  * `start`s is one consumer of its service's group: it reads with a blocking
  * `XREADGROUP` on a dedicated connection, publishes each entry into its local
  * `EventBus`, and acknowledges only once every local delivery ended. Pending
@@ -33,9 +34,10 @@ import * as TransportOptions from "./TransportOptions.ts"
 export type Published = Publisher.Published
 
 /**
- * Everything `publish` can fail with: Redis down (`RedisUnavailable`, nothing
- * written), a definition without a stream (`UnroutedEvent`), a payload its
- * Schema refuses (`InvalidEvent`).
+ * Everything `publish` can fail with: Redis down or not answering within
+ * `publishTimeout` (`RedisUnavailable`), the publish buffer full
+ * (`PublishBufferFull`, nothing written), a definition without a stream
+ * (`UnroutedEvent`), a payload its Schema refuses (`InvalidEvent`).
  *
  * @since 0.1.0
  */
@@ -59,8 +61,17 @@ export interface TransportStats {
 }
 
 /**
- * The headers a consumed envelope carries about its Redis original: the
- * original event id, publish time, stream entry id and delivery count.
+ * The headers a consumed envelope carries about its transport: the stream
+ * entry id and how many times Redis delivered it. The envelope itself keeps
+ * the published `id`, `publishedAt` and headers; its `attempt` advances with
+ * each redelivery.
+ *
+ * @example
+ * ```ts
+ * import type { Envelope } from "@eventfabric/core"
+ * import { RedisTransport } from "@eventfabric/redis"
+ * const deliveries = (e: Envelope.Envelope) => Number(e.headers?.[RedisTransport.headers.deliveries] ?? 1)
+ * ```
  *
  * @since 0.1.0
  */
@@ -96,7 +107,12 @@ export const headers = Consumer.headers
 export class RedisTransport extends Context.Service<
   RedisTransport,
   {
-    /** Appends an event to its stream. Redis down: `RedisUnavailable`, nothing buffered. */
+    /**
+     * Appends an event to its stream and answers its entry id. `options.id`,
+     * `publishedAt` and `attempt` keep an identity made elsewhere (forwarding
+     * a received envelope). Redis down: `RedisUnavailable`; buffer full:
+     * `PublishBufferFull`; nothing is buffered without bound.
+     */
     readonly publish: <D extends Event.Definition>(
       definition: D,
       payload: Event.Payload<D>,
@@ -134,14 +150,20 @@ export class RedisTransport extends Context.Service<
 }
 
 /**
- * Builds the transport over the `Redis` service in context.
+ * Builds the transport over the `Redis` service in context. Its publish
+ * writer lives in the scope; closing it fails publishes still waiting.
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import { RedisTransport } from "@eventfabric/redis"
- * declare const definitions: ReadonlyArray<import("@eventfabric/core").Event.Definition>
- * const transport = RedisTransport.make({ definitions })
+ * import { Effect, Schema } from "effect"
+ * import { Event } from "@eventfabric/core"
+ * import { RedisConnection, RedisTransport } from "@eventfabric/redis"
+ *
+ * const Placed = Event.define("orders.placed", { payload: Schema.Struct({ id: Schema.String }) })
+ * const program = Effect.gen(function*() {
+ *   const transport = yield* RedisTransport.make({ definitions: [Placed] })
+ *   yield* transport.publish(Placed, { id: "o-1" })
+ * }).pipe(Effect.scoped, Effect.provide(RedisConnection.layer()))
  * ```
  * @since 0.1.0
  */
@@ -170,7 +192,7 @@ export const make = Effect.fnUntraced(function* (options: TransportOptions.Trans
   })
 
   return RedisTransport.of({
-    publish: Publisher.make(redis, resolved, codecs, counters),
+    publish: yield* Publisher.make(redis, resolved, codecs, counters),
     start,
     streams: new Map([...codecs].map(([type, c]) => [type, c.stream])),
     stats: Effect.sync(() => ({ ...counters }))

@@ -30,7 +30,7 @@ const DefinitionSchema = Schema.declare(Event.isDefinition, { expected: "an even
  *   only publishes.
  * - `consumer`: this process's name in the group (default `<host>-<pid>-<random>`).
  * - `maxLen`: approximate `MAXLEN` of each stream (default 100 000).
- * - `readCount` / `block`: `XREADGROUP` batch size (256) and block time (1 s).
+ * - `readCount` / `block`: `XREADGROUP` batch size (512, at most `maxInFlight`) and block time (1 s).
  * - `claimIdle` / `claimInterval`: entries pending longer than `claimIdle`
  *   (30 s) are taken over with `XAUTOCLAIM`, checked every `claimInterval` (5 s).
  *   Keep `claimIdle` above the handlers' timeout.
@@ -38,7 +38,12 @@ const DefinitionSchema = Schema.declare(Event.isDefinition, { expected: "an even
  * - `maxInFlight`: entries handled at once by this consumer (1024).
  * - `dedup`: `{ window }` turns on cross-process duplicate suppression per group.
  * - `startFrom`: where a new group starts: `"earliest"` (retained history) or `"latest"`.
- * - `publishTimeout` (5 s), `shutdownGrace` (5 s), `reconnect` backoff (`base` 100 ms, `max` 5 s).
+ * - `publishBuffer`: publishes waiting for Redis or in flight (10 000); one more
+ *   fails at once with `PublishBufferFull`. Nothing is buffered without bound.
+ * - `publishBatch`: most entries appended in one round trip (512). Concurrent
+ *   publishes are batched while the previous batch is in flight; a lone
+ *   publish is written at once.
+ * - `publishTimeout` (5 s, per batch), `shutdownGrace` (5 s), `reconnect` backoff (`base` 100 ms, `max` 5 s).
  *
  * @example
  * ```ts
@@ -66,6 +71,8 @@ export const TransportOptions = Schema.Struct({
   maxInFlight: Schema.optional(PositiveInt),
   dedup: Schema.optional(Schema.Struct({ window: Options.DurationInput })),
   startFrom: Schema.optional(Schema.Literals(["earliest", "latest"])),
+  publishBuffer: Schema.optional(PositiveInt),
+  publishBatch: Schema.optional(PositiveInt),
   publishTimeout: Schema.optional(Options.DurationInput),
   shutdownGrace: Schema.optional(Options.DurationInput),
   reconnect: Schema.optional(Schema.Struct({ base: Options.DurationInput, max: Options.DurationInput }))
@@ -98,6 +105,8 @@ export interface Resolved {
   readonly maxInFlight: number
   readonly dedup: { readonly window: Duration.Duration } | undefined
   readonly startFrom: "earliest" | "latest"
+  readonly publishBuffer: number
+  readonly publishBatch: number
   readonly publishTimeout: Duration.Duration
   readonly shutdownGrace: Duration.Duration
   readonly reconnect: { readonly base: Duration.Duration; readonly max: Duration.Duration }
@@ -121,7 +130,7 @@ export const resolve = (options: typeof TransportOptions.Type, defaultConsumer: 
   consumer: options.consumer ?? defaultConsumer,
   consume: options.consume ?? ["**"],
   maxLen: options.maxLen ?? 100_000,
-  readCount: options.readCount ?? 256,
+  readCount: options.readCount ?? 512,
   block: options.block ?? Duration.seconds(1),
   claimIdle: options.claimIdle ?? Duration.seconds(30),
   claimInterval: options.claimInterval ?? Duration.seconds(5),
@@ -129,6 +138,8 @@ export const resolve = (options: typeof TransportOptions.Type, defaultConsumer: 
   maxInFlight: options.maxInFlight ?? 1024,
   dedup: options.dedup,
   startFrom: options.startFrom ?? "earliest",
+  publishBuffer: options.publishBuffer ?? 10_000,
+  publishBatch: options.publishBatch ?? 512,
   publishTimeout: options.publishTimeout ?? Duration.seconds(5),
   shutdownGrace: options.shutdownGrace ?? Duration.seconds(5),
   reconnect: options.reconnect ?? { base: Duration.millis(100), max: Duration.seconds(5) }

@@ -3,16 +3,7 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect } from "effect"
 import { Redis } from "effect/persistence/Redis"
-import {
-  definitions,
-  OrderPlaced,
-  originId,
-  pendingCount,
-  publisher,
-  startNode,
-  waitUntil,
-  withPrefix
-} from "./fixtures.ts"
+import { definitions, OrderPlaced, pendingCount, publisher, startNode, waitUntil, withPrefix } from "./fixtures.ts"
 
 const script = fileURLToPath(new URL("./fixtures/consumer.ts", import.meta.url))
 
@@ -69,7 +60,7 @@ describe("RedisTransport across processes", () => {
               claimIdle: "300 millis",
               claimInterval: "100 millis"
             },
-            (bus) => Effect.asVoid(bus.subscribe(OrderPlaced, (e) => Effect.sync(() => survivorSaw.add(originId(e)))))
+            (bus) => Effect.asVoid(bus.subscribe(OrderPlaced, (e) => Effect.sync(() => survivorSaw.add(e.id))))
           )
           yield* waitUntil(Effect.map(pendingCount(stream, "billing"), (n) => n === 0))
 

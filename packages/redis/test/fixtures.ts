@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
-import { type Envelope, EventBus } from "@eventfabric/core"
+import { connect, createServer, type Server, type Socket } from "node:net"
+import { EventBus } from "@eventfabric/core"
 import { DeadLetterStore } from "@eventfabric/plugins"
 import { Duration, Effect, Layer, type Scope } from "effect"
 import { Redis } from "effect/persistence/Redis"
@@ -73,5 +74,60 @@ export const pendingCount = (stream: string, group: string) =>
     redis.send<[number, ...Array<unknown>]>("XPENDING", stream, group).pipe(Effect.map((r) => Number(r[0])))
   )
 
-/** The origin id the transport put on a consumed envelope. */
-export const originId = (e: Envelope.Envelope) => e.headers?.[RedisTransport.headers.originId] ?? ""
+/**
+ * A TCP proxy to the real Redis that a test can cut and restore (Redis down),
+ * or hold and release (Redis stalled: what clients send waits in the proxy).
+ */
+export const proxy = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const sockets = new Set<Socket>()
+    const pairs = new Set<{ readonly client: Socket; readonly upstream: Socket }>()
+    let server: Server | undefined
+    let port = 0
+    let held = false
+    const listen = () =>
+      new Promise<void>((resolve) => {
+        server = createServer((client) => {
+          const upstream = connect(6379, "127.0.0.1")
+          const pair = { client, upstream }
+          sockets.add(client).add(upstream)
+          pairs.add(pair)
+          upstream.pipe(client)
+          if (held) client.pause()
+          else client.pipe(upstream)
+          const close = () => {
+            pairs.delete(pair)
+            client.destroy()
+            upstream.destroy()
+          }
+          client.on("error", close).on("close", close)
+          upstream.on("error", close).on("close", close)
+        })
+        server.listen(port, "127.0.0.1", () => {
+          port = (server!.address() as { port: number }).port
+          resolve()
+        })
+      })
+    const cut = () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        sockets.clear()
+        pairs.clear()
+        server!.close(() => resolve())
+      })
+    const hold = () => {
+      held = true
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream)
+        client.pause()
+      }
+    }
+    const release = () => {
+      held = false
+      for (const { client, upstream } of pairs) client.pipe(upstream)
+    }
+    await listen()
+    return { port: () => port, cut, restore: listen, hold, release }
+  }),
+  (p) => Effect.promise(() => p.cut().catch(() => {}))
+)

@@ -2,16 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Redis } from "effect/persistence/Redis"
 import { field } from "../src/internal/redis.ts"
-import {
-  definitions,
-  OrderPlaced,
-  originId,
-  pendingCount,
-  publisher,
-  startNode,
-  waitUntil,
-  withPrefix
-} from "./fixtures.ts"
+import { definitions, OrderPlaced, pendingCount, publisher, startNode, waitUntil, withPrefix } from "./fixtures.ts"
 
 const N = 10_000
 const DUPLICATES = 500
@@ -43,7 +34,7 @@ const run = (dedup: boolean) =>
                 bus.subscribe(OrderPlaced, (e) =>
                   Effect.sync(() => {
                     handled++
-                    counts.set(originId(e), (counts.get(originId(e)) ?? 0) + 1)
+                    counts.set(e.id, (counts.get(e.id) ?? 0) + 1)
                   })
                 )
               )

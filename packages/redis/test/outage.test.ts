@@ -1,45 +1,8 @@
-import { connect, createServer, type Server, type Socket } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { EventBus } from "@eventfabric/core"
 import { Effect, Layer, Schedule } from "effect"
 import { RedisConnection, RedisDeadLetterStore, RedisTransport } from "../src/index.ts"
-import { definitions, OrderPlaced, originId, pendingCount, waitUntil, withPrefix } from "./fixtures.ts"
-
-/** A TCP proxy to the real Redis that the test can cut and restore. */
-const proxy = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const sockets = new Set<Socket>()
-    let server: Server | undefined
-    let port = 0
-    const listen = () =>
-      new Promise<void>((resolve) => {
-        server = createServer((client) => {
-          const upstream = connect(6379, "127.0.0.1")
-          sockets.add(client).add(upstream)
-          client.pipe(upstream).pipe(client)
-          const close = () => {
-            client.destroy()
-            upstream.destroy()
-          }
-          client.on("error", close).on("close", close)
-          upstream.on("error", close).on("close", close)
-        })
-        server.listen(port, "127.0.0.1", () => {
-          port = (server!.address() as { port: number }).port
-          resolve()
-        })
-      })
-    const cut = () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        sockets.clear()
-        server!.close(() => resolve())
-      })
-    await listen()
-    return { port: () => port, cut, restore: listen }
-  }),
-  (p) => Effect.promise(() => p.cut().catch(() => {}))
-)
+import { definitions, OrderPlaced, pendingCount, proxy, waitUntil, withPrefix } from "./fixtures.ts"
 
 describe("RedisTransport with Redis going away", () => {
   it.live("publish fails with RedisUnavailable while Redis is down; the consumer reconnects and nothing is lost", () =>
@@ -64,7 +27,7 @@ describe("RedisTransport with Redis going away", () => {
           )
           const transport = yield* Effect.gen(function* () {
             const bus = yield* EventBus.EventBus
-            yield* bus.subscribe(OrderPlaced, (e) => Effect.sync(() => seen.add(originId(e))))
+            yield* bus.subscribe(OrderPlaced, (e) => Effect.sync(() => seen.add(e.id)))
             const transport = yield* RedisTransport.RedisTransport
             yield* transport.start
             return transport

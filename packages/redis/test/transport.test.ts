@@ -7,7 +7,6 @@ import {
   definitions,
   OrderPlaced,
   OrderShipped,
-  originId,
   pendingCount,
   publisher,
   startNode,
@@ -36,7 +35,7 @@ describe("RedisTransport", () => {
                   const total: number = e.payload.total // typed payload
                   seen.push({
                     payload: { ...e.payload, total },
-                    id: originId(e),
+                    id: e.id,
                     traceparent: e.traceparent,
                     correlationId: e.correlationId
                   })
@@ -102,7 +101,7 @@ describe("RedisTransport", () => {
         const got = { billing: new Set<string>(), shipping: new Set<string>() }
         for (const group of ["billing", "shipping"] as const) {
           yield* startNode({ definitions, prefix, group, ...fast }, (bus) =>
-            Effect.asVoid(bus.subscribe(OrderPlaced, (e) => Effect.sync(() => got[group].add(originId(e)))))
+            Effect.asVoid(bus.subscribe(OrderPlaced, (e) => Effect.sync(() => got[group].add(e.id))))
           )
         }
         const pub = yield* publisher({ definitions, prefix })
@@ -122,7 +121,7 @@ describe("RedisTransport", () => {
               bus.subscribe(OrderPlaced, (e) =>
                 Effect.andThen(
                   Effect.sleep("2 millis"),
-                  Effect.sync(() => handled[i]!.push(originId(e)))
+                  Effect.sync(() => handled[i]!.push(e.id))
                 )
               )
             )
@@ -195,9 +194,10 @@ describe("RedisTransport", () => {
         yield* waitUntil(Effect.map(pendingCount(stream, "billing"), (n) => n === 0))
         const [letter] = yield* node.dlq.list()
         expect(seen).toEqual([])
-        expect(letter?.reason).toBe("HandlerError")
+        expect(letter?.reason).toBe("MaxDeliveries")
         expect(letter?.cause).toContain("maxDeliveries 5")
         expect(letter?.attempts).toBe(6)
+        expect(letter?.envelope.attempt).toBe(6)
         expect(letter?.envelope.payload).toEqual({ orderId: "poison", total: 1 })
       })
     )

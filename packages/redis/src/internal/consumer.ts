@@ -6,9 +6,9 @@
  * over with `XAUTOCLAIM`; past `maxDeliveries`, or undecodable, they go to the
  * dead-letter store and are acknowledged.
  */
-import { type Envelope, EventBus } from "@eventfabric/core"
+import { type Envelope, type Errors, EventBus } from "@eventfabric/core"
 import { DeadLetterStore } from "@eventfabric/plugins"
-import { Cause, Clock, Duration, Effect, Exit, FiberSet, Queue, type Scope, Semaphore } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, FiberSet, Latch, Queue, type Scope } from "effect"
 import type { Redis } from "effect/persistence/Redis"
 import type { RedisUnavailable } from "../RedisErrors.ts"
 import type { Resolved } from "../TransportOptions.ts"
@@ -18,15 +18,14 @@ import * as Dedup from "./dedup.ts"
 import { errorMessage, field, parseAutoclaim, parseRead, type StreamEntry, unavailable } from "./redis.ts"
 import type { Counters } from "./stats.ts"
 
-/** Headers set on the local envelope, naming the Redis original. */
+/** Headers set on the local envelope: transport facts, not identity (the envelope keeps its own). */
 export const headers = {
-  originId: "eventfabric-origin-id",
-  originPublishedAt: "eventfabric-origin-published-at",
   entryId: "eventfabric-redis-entry",
   deliveries: "eventfabric-redis-deliveries"
 } as const
 
-const entryKey = (entry: StreamEntry) => `${entry.stream}\u0000${entry.id}`
+/** `attempt` starts at the published one and advances with each redelivery. */
+const attemptOf = (envelope: Envelope.Envelope, deliveries: number) => Math.max(1, envelope.attempt + deliveries - 1)
 
 export const start = Effect.fnUntraced(function* (
   redis: Redis["Service"],
@@ -64,11 +63,35 @@ export const start = Effect.fnUntraced(function* (
   ).pipe(Effect.mapError(unavailable("XGROUP CREATE")))
   yield* ensureGroups
 
-  const permits = yield* Semaphore.make(options.maxInFlight)
+  const maxInFlight = options.maxInFlight
   const fibers = yield* FiberSet.make<void, never>()
+  // Forks an entry's fiber from plain code: no Effect step per entry.
+  const run = yield* FiberSet.runtime(fibers)<never>()
   const acks = yield* Queue.unbounded<StreamEntry>()
-  const inFlight = new Set<string>()
+  /** Entry ids being handled, per stream: a claimed entry already in flight is not started twice. */
+  const inFlight = new Map(keys.map((key) => [key, new Set<string>()]))
+  const isInFlight = (entry: StreamEntry) => inFlight.get(entry.stream)!.has(entry.id)
   let unflushed = 0
+
+  // ---- room: at most maxInFlight entries handled at once ------------------
+
+  const room = Latch.makeUnsafe(true)
+  /** Entries the reader or the claimer waits room for (0: nobody waits). */
+  let needed = 0
+  const release = () => {
+    counters.inFlight--
+    if (needed > 0 && counters.inFlight + needed <= maxInFlight) {
+      needed = 0
+      room.openUnsafe()
+    }
+  }
+  const waitRoom = (n: number): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (counters.inFlight + n <= maxInFlight) return Effect.void
+      room.closeUnsafe()
+      needed = needed === 0 ? n : Math.min(needed, n)
+      return Effect.andThen(room.await, waitRoom(n))
+    })
 
   const ack = (entry: StreamEntry) => {
     unflushed++
@@ -88,7 +111,7 @@ export const start = Effect.fnUntraced(function* (
       const now = yield* Clock.currentTimeMillis
       yield* dlq.put({
         id: `${entry.stream}:${entry.id}`,
-        envelope: { ...envelope, attempt: Math.max(1, deliveries) },
+        envelope: { ...envelope, attempt: attemptOf(envelope, deliveries) },
         subscription: `redis:${group}`,
         reason,
         cause,
@@ -116,104 +139,128 @@ export const start = Effect.fnUntraced(function* (
 
   // ---- one entry --------------------------------------------------------
 
-  const handle = (entry: StreamEntry, deliveries: number): Effect.Effect<void> =>
-    Effect.gen(function* () {
-      const codec = byStream.get(entry.stream)!
-      if (entry.fields === null) return ack(entry)
-      const text = field(entry.fields, "e")
-      const decoded = text === undefined ? Exit.fail(`entry has no field "e"`) : codec.decode(text)
-      if (Exit.isFailure(decoded)) {
-        const now = yield* Clock.currentTimeMillis
-        const reason = decoded.cause.reasons[0]
-        const message = reason?._tag === "Fail" ? reason.error : "undecodable entry"
-        return yield* deadLetter(
-          entry,
-          rawEnvelope(entry, codec, text ?? entry.fields, now),
-          "DecodeFailed",
-          message,
-          deliveries
-        )
+  /** After the local deliveries of `envelope` ended: acknowledge, unless one was interrupted. */
+  const delivered = (
+    entry: StreamEntry,
+    envelope: Envelope.Envelope,
+    deliveries: number,
+    exit: Exit.Exit<EventBus.PublishResult, Errors.PublishError>
+  ): Effect.Effect<void> => {
+    if (Exit.isFailure(exit)) {
+      const error = Cause.findErrorOption(exit.cause)
+      if (error._tag === "Some" && error.value._tag === "InvalidEvent") {
+        return deadLetter(entry, envelope, "DecodeFailed", error.value.message, deliveries)
       }
-      const envelope = decoded.value
-      if (deliveries > maxDeliveries) {
-        // TODO(core): a `MaxDeliveries` reason; until then the closest one.
-        return yield* deadLetter(
-          entry,
-          envelope,
-          "HandlerError",
-          `delivered ${deliveries} times without acknowledgement (maxDeliveries ${maxDeliveries})`,
-          deliveries
-        )
-      }
-      if (dedup !== undefined) {
-        // A Redis hiccup here must not lose the event: handle it (at least once).
-        const verdict = yield* dedup.lease(envelope.id).pipe(Effect.orElseSucceed(() => "Handle" as const))
-        if (verdict === "Duplicate") {
-          counters.deduplicated++
-          return ack(entry)
-        }
-        if (verdict === "Busy") return
-      }
-      const result = yield* Effect.result(
+      // bus closed, lane full or interrupted: stays pending, redelivered after claimIdle
+      return Cause.hasInterruptsOnly(exit.cause) || error._tag === "Some"
+        ? Effect.void
+        : Effect.logError(`handling ${entry.stream} ${entry.id} failed; left pending`, exit.cause)
+    }
+    const outcome = exit.value
+    if (outcome.status === "interrupted" || outcome.deliveries.some((d) => d.status === "interrupted")) {
+      return Effect.void
+    }
+    if (dedup !== undefined) {
+      return Effect.andThen(
+        Effect.ignore(dedup.done(envelope.id)),
+        Effect.sync(() => ack(entry))
+      )
+    }
+    ack(entry)
+    return Effect.void
+  }
+
+  const deliver = (entry: StreamEntry, codec: Codec, envelope: Envelope.Envelope, deliveries: number) =>
+    Effect.flatMap(
+      Effect.exit(
         bus.publishAndWait(codec.definition, envelope.payload, {
+          id: envelope.id,
+          publishedAt: envelope.publishedAt,
+          attempt: attemptOf(envelope, deliveries),
           source: envelope.source,
           correlationId: envelope.correlationId,
           causationId: envelope.causationId,
           traceparent: envelope.traceparent,
           priority: envelope.priority,
-          headers: {
-            ...envelope.headers,
-            [headers.originId]: envelope.id,
-            [headers.originPublishedAt]: String(envelope.publishedAt),
-            [headers.entryId]: entry.id,
-            [headers.deliveries]: String(deliveries)
-          }
+          headers: { ...envelope.headers, [headers.entryId]: entry.id, [headers.deliveries]: String(deliveries) }
         })
-      )
-      if (result._tag === "Failure") {
-        const error = result.failure
-        if (error._tag === "InvalidEvent") {
-          return yield* deadLetter(entry, envelope, "DecodeFailed", error.message, deliveries)
-        }
-        return // bus closed or lane full: stays pending, redelivered after claimIdle
-      }
-      const outcome = result.success
-      if (outcome.status === "interrupted" || outcome.deliveries.some((d) => d.status === "interrupted")) return
-      if (dedup !== undefined) yield* Effect.ignore(dedup.done(envelope.id))
-      ack(entry)
-    }).pipe(
-      Effect.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause)
-          ? Effect.void
-          : Effect.logError(`handling ${entry.stream} ${entry.id} failed; left pending`, cause)
-      )
+      ),
+      (exit) => delivered(entry, envelope, deliveries, exit)
     )
 
-  const dispatch = (entries: ReadonlyArray<StreamEntry>, deliveries: ReadonlyArray<number>) =>
-    Effect.gen(function* () {
-      yield* permits.take(entries.length)
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i]!
-        const key = entryKey(entry)
-        if (inFlight.has(key)) {
-          yield* permits.release(1)
-          continue
+  /** With dedup: take the lease first; a duplicate is acknowledged, a busy one left pending. */
+  const deliverOnce = (entry: StreamEntry, codec: Codec, envelope: Envelope.Envelope, deliveries: number) =>
+    Effect.flatMap(
+      // A Redis hiccup here must not lose the event: handle it (at least once).
+      dedup!.lease(envelope.id).pipe(Effect.orElseSucceed(() => "Handle" as const)),
+      (verdict): Effect.Effect<void> => {
+        if (verdict === "Duplicate") {
+          counters.deduplicated++
+          ack(entry)
+          return Effect.void
         }
-        inFlight.add(key)
-        counters.inFlight++
-        yield* FiberSet.run(
-          fibers,
-          Effect.ensuring(
-            handle(entry, deliveries[i] ?? 1),
-            Effect.suspend(() => {
-              inFlight.delete(key)
-              counters.inFlight--
-              return permits.release(1)
-            })
-          )
-        )
+        return verdict === "Busy" ? Effect.void : deliver(entry, codec, envelope, deliveries)
       }
-    })
+    )
+
+  /**
+   * What to do with one entry: decoded here, synchronously; `undefined` when
+   * it was settled already (a trimmed entry, acknowledged).
+   */
+  const plan = (entry: StreamEntry, deliveries: number): Effect.Effect<void> | undefined => {
+    const codec = byStream.get(entry.stream)!
+    if (entry.fields === null) {
+      ack(entry)
+      return undefined
+    }
+    const text = field(entry.fields, "e")
+    const decoded = text === undefined ? Exit.fail(`entry has no field "e"`) : codec.decode(text)
+    if (Exit.isFailure(decoded)) {
+      const reason = decoded.cause.reasons[0]
+      const message = reason?._tag === "Fail" ? reason.error : "undecodable entry"
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        deadLetter(entry, rawEnvelope(entry, codec, text ?? entry.fields, now), "DecodeFailed", message, deliveries)
+      )
+    }
+    const envelope = decoded.value
+    if (deliveries > maxDeliveries) {
+      return deadLetter(
+        entry,
+        envelope,
+        "MaxDeliveries",
+        `delivered ${deliveries} times without acknowledgement (maxDeliveries ${maxDeliveries})`,
+        deliveries
+      )
+    }
+    return dedup === undefined
+      ? deliver(entry, codec, envelope, deliveries)
+      : deliverOnce(entry, codec, envelope, deliveries)
+  }
+
+  const logDefect = (entry: StreamEntry, exit: Exit.Exit<void>) => {
+    if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) {
+      run(Effect.logError(`handling ${entry.stream} ${entry.id} failed; left pending`, exit.cause))
+    }
+  }
+
+  /** Starts every entry not already in flight; the caller made room for all of them. */
+  const dispatch = (entries: ReadonlyArray<StreamEntry>, deliveries: ReadonlyArray<number> | number) => {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      const ids = inFlight.get(entry.stream)!
+      if (ids.has(entry.id)) continue
+      const effect = plan(entry, typeof deliveries === "number" ? deliveries : (deliveries[i] ?? 1))
+      if (effect === undefined) continue
+      ids.add(entry.id)
+      counters.inFlight++
+      run(effect).addObserver((exit) => {
+        ids.delete(entry.id)
+        release()
+        // A defect: logged; the entry stays pending and is claimed again.
+        if (exit._tag === "Failure") logDefect(entry, exit)
+      })
+    }
+  }
 
   // ---- reading ----------------------------------------------------------
 
@@ -229,18 +276,19 @@ export const start = Effect.fnUntraced(function* (
     ...keys,
     ...keys.map(() => ">")
   ]
-  const ones = Array.from({ length: readCount }, () => 1)
 
   let failures = 0
   const session = Effect.scoped(
     Effect.gen(function* () {
       const connection = yield* redis.reserve
       while (true) {
+        yield* waitRoom(readCount)
         const entries = parseRead(yield* connection.send("XREADGROUP", ...readArgs))
         failures = 0
         if (entries.length === 0) continue
         counters.received += entries.length
-        yield* dispatch(entries, ones)
+        yield* waitRoom(entries.length) // the claimer may have taken room meanwhile
+        dispatch(entries, 1)
       }
     })
   )
@@ -281,7 +329,7 @@ export const start = Effect.fnUntraced(function* (
           String(readCount)
         )
         const page = parseAutoclaim(key, reply)
-        const fresh = page.entries.filter((e) => !inFlight.has(entryKey(e)))
+        const fresh = page.entries.filter((e) => !isInFlight(e))
         if (fresh.length > 0) {
           const pending = yield* Effect.forEach(
             fresh,
@@ -289,7 +337,8 @@ export const start = Effect.fnUntraced(function* (
             { concurrency: "unbounded" }
           )
           counters.claimed += fresh.length
-          yield* dispatch(
+          yield* waitRoom(fresh.length)
+          dispatch(
             fresh,
             pending.map((p) => Number(p[0]?.[3] ?? 1))
           )

@@ -1,15 +1,27 @@
 /**
- * The publishing half: envelope built, encoded by the definition's Schema,
- * appended with `XADD ... MAXLEN ~ n`.
+ * The publishing half. `publish` builds the envelope, encodes it with the
+ * definition's Schema and puts it in a bounded buffer, then waits for its
+ * entry id. One writer fiber takes what has accumulated (up to
+ * `publishBatch`) and appends it in one round trip: per stream, one `EVALSHA`
+ * of a script running `XADD ... MAXLEN ~ n` for each entry, answering their
+ * ids. Up to two batches are in flight, in order on the connection; while they
+ * are, the next one accumulates, so batches follow the load with no added
+ * delay: a lone publish is written at once.
+ *
+ * Bounds: at most `publishBuffer` publishes wait or are in flight; beyond
+ * that `publish` fails at once with `PublishBufferFull`. A batch Redis refuses
+ * or does not answer within `publishTimeout` fails each of its publishes with
+ * `RedisUnavailable` (the connection has no offline queue, so while Redis is
+ * down that is immediate). A publish interrupted before its batch was taken
+ * is not written.
  */
-import { Errors, type Event, type Plugin } from "@eventfabric/core"
-import { Duration, Effect, Exit, Option } from "effect"
-import type { Redis } from "effect/persistence/Redis"
-import { type RedisUnavailable, UnroutedEvent } from "../RedisErrors.ts"
+import { Envelope, Errors, type Event, type Plugin } from "@eventfabric/core"
+import { Cause, Clock, Duration, Effect, Exit, type Scope, type Tracer } from "effect"
+import { type Redis, script } from "effect/persistence/Redis"
+import { PublishBufferFull, RedisUnavailable, UnroutedEvent } from "../RedisErrors.ts"
 import type { Resolved } from "../TransportOptions.ts"
 import type { Codec } from "./codec.ts"
-import { uuidv7 } from "./id.ts"
-import { unavailable } from "./redis.ts"
+import { errorMessage } from "./redis.ts"
 import type { Counters } from "./stats.ts"
 
 export interface Published {
@@ -18,79 +30,235 @@ export interface Published {
   readonly entryId: string
 }
 
-export type PublishError = RedisUnavailable | UnroutedEvent | Errors.InvalidEvent
+export type PublishError = RedisUnavailable | PublishBufferFull | UnroutedEvent | Errors.InvalidEvent
+
+export type Publish = <D extends Event.Definition>(
+  definition: D,
+  payload: Event.Payload<D>,
+  options?: Plugin.PublishOptions
+) => Effect.Effect<Published, PublishError>
+
+/** `XADD` of every text to one stream, in order; answers the entry ids. */
+const xaddMany = script((stream: string, maxLen: string, texts: ReadonlyArray<string>) => [stream, maxLen, ...texts], {
+  numberOfKeys: 1,
+  lua: `
+local ids = {}
+for i = 2, #ARGV do
+  ids[i - 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i])
+end
+return ids`
+}).withReturnType<Array<string>>()
 
 const HEX_TRACE = /^[0-9a-f]{32}$/
 const HEX_SPAN = /^[0-9a-f]{16}$/
 
-/** W3C traceparent of the current span, when it has W3C-shaped ids. */
-const currentTraceparent = Effect.map(Effect.option(Effect.currentSpan), (span) => {
-  if (Option.isNone(span)) return undefined
-  const { traceId, spanId } = span.value
-  return HEX_TRACE.test(traceId) && HEX_SPAN.test(spanId) ? `00-${traceId}-${spanId}-01` : undefined
-})
+/** W3C traceparent of a span, when it has W3C-shaped ids. */
+const traceparentOf = (span: Tracer.AnySpan | undefined): string | undefined =>
+  span !== undefined && HEX_TRACE.test(span.traceId) && HEX_SPAN.test(span.spanId)
+    ? `00-${span.traceId}-${span.spanId}-01`
+    : undefined
 
-export const make = (
+/** Batches in flight at once. */
+const PIPELINE = 2
+
+const WAITING = 0
+const TAKEN = 1
+const CANCELLED = 2
+
+interface Pending {
+  readonly stream: string
+  readonly text: string
+  readonly id: string
+  readonly type: string
+  readonly resume: (effect: Effect.Effect<Published, PublishError>) => void
+  state: typeof WAITING | typeof TAKEN | typeof CANCELLED
+}
+
+/** Builds `publish` and forks its writer into the scope; closing the scope fails what is left. */
+export const make = Effect.fnUntraced(function* (
   redis: Redis["Service"],
   options: Resolved,
   codecs: ReadonlyMap<string, Codec>,
   counters: Counters
-) => {
+): Effect.fn.Return<Publish, never, Scope.Scope> {
   const maxLen = String(options.maxLen)
   const timeout = Duration.toMillis(options.publishTimeout)
-  const fail = unavailable("XADD")
+  const capacity = options.publishBuffer
+  const maxBatch = options.publishBatch
+  const xadd = redis.eval(xaddMany)
 
-  const send = (key: string, text: string) =>
-    redis
-      .send<string>("XADD", key, "MAXLEN", "~", maxLen, "*", "e", text)
-      .pipe(Effect.timeout(timeout), Effect.mapError(fail))
+  const closedError = Effect.fail(new RedisUnavailable({ operation: "XADD", message: "the transport is closed" }))
+  let buffer: Array<Pending> = []
+  /** Batches written and not answered yet: at most `PIPELINE`. */
+  const writing = new Set<ReadonlyArray<Pending>>()
+  /** Publishes waiting or in flight, cancelled ones excluded: what the bound counts. */
+  let outstanding = 0
+  let closed = false
+  let wake: ((effect: Effect.Effect<void>) => void) | undefined
 
-  return <D extends Event.Definition>(
-    definition: D,
-    payload: Event.Payload<D>,
-    opts?: Plugin.PublishOptions
-  ): Effect.Effect<Published, PublishError> =>
-    Effect.suspend(() => {
-      const codec = codecs.get(definition.name)
-      if (codec === undefined) return Effect.fail(new UnroutedEvent({ type: definition.name }))
-      if (opts?.traceparent !== undefined) return publishWith(codec, payload, opts, opts.traceparent)
-      return Effect.flatMap(currentTraceparent, (traceparent) => publishWith(codec, payload, opts, traceparent))
+  const take = (): Array<Pending> => {
+    const batch: Array<Pending> = []
+    let i = 0
+    for (; i < buffer.length && batch.length < maxBatch; i++) {
+      const p = buffer[i]!
+      if (p.state !== WAITING) continue
+      p.state = TAKEN
+      batch.push(p)
+    }
+    buffer = i === buffer.length ? [] : buffer.slice(i)
+    return batch
+  }
+
+  const settle = (items: ReadonlyArray<Pending>, exit: Exit.Exit<Array<string>, unknown>) => {
+    outstanding -= items.length
+    if (Exit.isSuccess(exit) && exit.value.length === items.length) {
+      const ids = exit.value
+      counters.published += items.length
+      for (let i = 0; i < items.length; i++) {
+        const p = items[i]!
+        p.resume(Effect.succeed({ id: p.id, type: p.type, entryId: String(ids[i]) }))
+      }
+      return
+    }
+    const error = new RedisUnavailable({
+      operation: "XADD",
+      message: Exit.isSuccess(exit)
+        ? `expected ${items.length} entry ids, got ${exit.value.length}`
+        : errorMessage(Cause.squash(exit.cause))
     })
+    const failed = Effect.fail(error)
+    for (const p of items) p.resume(failed)
+  }
 
-  function publishWith(
-    codec: Codec,
-    payload: unknown,
-    opts: Plugin.PublishOptions | undefined,
-    traceparent: string | undefined
-  ): Effect.Effect<Published, PublishError> {
-    const definition = codec.definition
-    const now = Date.now()
-    const envelope = {
-      id: uuidv7(now),
-      type: definition.name,
-      payload,
-      priority: opts?.priority ?? definition.priority,
-      publishedAt: now,
-      attempt: 1,
-      source: opts?.source,
-      correlationId: opts?.correlationId,
-      causationId: opts?.causationId,
-      traceparent,
-      headers: opts?.headers
+  const writeStream = (stream: string, items: ReadonlyArray<Pending>) =>
+    xadd(
+      stream,
+      maxLen,
+      items.map((p) => p.text)
+    ).pipe(
+      Effect.timeout(timeout),
+      Effect.exit,
+      Effect.map((exit) => settle(items, exit))
+    )
+
+  const write = (batch: ReadonlyArray<Pending>) => {
+    const first = batch[0]!.stream
+    if (batch.every((p) => p.stream === first)) return writeStream(first, batch)
+    const byStream = new Map<string, Array<Pending>>()
+    for (const p of batch) {
+      const items = byStream.get(p.stream)
+      if (items === undefined) byStream.set(p.stream, [p])
+      else items.push(p)
     }
-    const text = codec.encode(envelope)
-    if (Exit.isFailure(text)) {
-      const reason = text.cause.reasons[0]
-      return Effect.fail(
-        new Errors.InvalidEvent({
-          type: definition.name,
-          message: reason?._tag === "Fail" ? reason.error : "invalid payload"
-        })
-      )
-    }
-    return Effect.map(send(codec.stream, text.value), (entryId) => {
-      counters.published++
-      return { id: envelope.id, type: definition.name, entryId }
+    return Effect.forEach(byStream, ([stream, items]) => writeStream(stream, items), {
+      concurrency: "unbounded",
+      discard: true
     })
   }
-}
+
+  const park = Effect.callback<void>((resume) => {
+    wake = resume
+  })
+  const wakeWriter = () => {
+    if (wake !== undefined) {
+      const w = wake
+      wake = undefined
+      w(Effect.void)
+    }
+  }
+
+  // Up to PIPELINE batches in flight on the connection, answered in order:
+  // Redis runs the next one while this process settles the previous one.
+  const writer = Effect.gen(function* () {
+    while (true) {
+      if (buffer.length === 0 || writing.size >= PIPELINE) {
+        yield* park
+        // Publishers already scheduled join this batch.
+        yield* Effect.yieldNow
+        continue
+      }
+      const batch = take()
+      if (batch.length === 0) continue
+      writing.add(batch)
+      // Started at once, so its command is queued before the next batch's.
+      yield* Effect.forkChild(
+        Effect.onExit(write(batch), (exit) =>
+          Effect.sync(() => {
+            writing.delete(batch)
+            // `write` settles its batch and never fails: a failure is the transport closing.
+            if (Exit.isFailure(exit)) for (const p of batch) p.resume(closedError)
+            wakeWriter()
+          })
+        ),
+        { startImmediately: true }
+      )
+    }
+  })
+
+  // Added before the writer's fork, so it runs after the writer was interrupted.
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      closed = true
+      for (const batch of writing) for (const p of batch) p.resume(closedError)
+      for (const p of buffer) if (p.state === WAITING) p.resume(closedError)
+      buffer = []
+      writing.clear()
+      outstanding = 0
+    })
+  )
+  yield* Effect.forkScoped(writer)
+
+  const enqueue = (stream: string, id: string, type: string, text: string) =>
+    Effect.callback<Published, PublishError>((resume) => {
+      const p: Pending = { stream, text, id, type, resume, state: WAITING }
+      buffer.push(p)
+      outstanding++
+      // With the pipeline full, the next answer wakes the writer.
+      if (writing.size < PIPELINE) wakeWriter()
+      return Effect.sync(() => {
+        if (p.state === WAITING) {
+          p.state = CANCELLED
+          outstanding--
+        }
+      })
+    })
+
+  const publish: Publish = (definition, payload, opts) =>
+    Effect.withFiber((fiber) => {
+      if (closed) return closedError
+      const codec = codecs.get(definition.name)
+      if (codec === undefined) return Effect.fail(new UnroutedEvent({ type: definition.name }))
+      const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      const envelope: Envelope.Envelope = {
+        id: opts?.id ?? Envelope.makeId(now),
+        type: definition.name,
+        payload,
+        priority: opts?.priority ?? definition.priority,
+        publishedAt: opts?.publishedAt ?? now,
+        attempt: opts?.attempt ?? 1,
+        source: opts?.source,
+        correlationId: opts?.correlationId,
+        causationId: opts?.causationId,
+        traceparent: opts?.traceparent ?? traceparentOf(fiber.cache.span),
+        headers: opts?.headers
+      }
+      // Identity supplied by the caller (forwarding) is checked by the envelope Schema too.
+      const text =
+        opts?.id === undefined && opts?.publishedAt === undefined && opts?.attempt === undefined
+          ? codec.encode(envelope)
+          : codec.encodeChecked(envelope)
+      if (Exit.isFailure(text)) {
+        const reason = text.cause.reasons[0]
+        return Effect.fail(
+          new Errors.InvalidEvent({
+            type: definition.name,
+            message: reason?._tag === "Fail" ? reason.error : "invalid payload"
+          })
+        )
+      }
+      if (outstanding >= capacity) return Effect.fail(new PublishBufferFull({ capacity }))
+      return enqueue(codec.stream, envelope.id, definition.name, text.value)
+    })
+
+  return publish
+})
