@@ -148,7 +148,19 @@ export const middleware =
                   })
                 : Effect.void
             )
-      return Effect.retry(tracked, { schedule: policy.schedule, times: policy.times, while: policy.shouldRetry })
+      // The first try runs bare: a delivery that succeeds pays no schedule.
+      // After a retryable failure, `Effect.retry` starts from that failure
+      // (replayed once, not re-run), so delays and counts are the schedule's.
+      return Effect.catch(tracked, (error) => {
+        if (policy.times === 0 || !policy.shouldRetry(error)) return Effect.fail(error)
+        let replay = true
+        const again = Effect.suspend(() => {
+          if (!replay) return tracked
+          replay = false
+          return Effect.fail(error)
+        })
+        return Effect.retry(again, { schedule: policy.schedule, times: policy.times, while: policy.shouldRetry })
+      })
     })
 
 /**
