@@ -26,6 +26,7 @@ import type { SubscriptionStats } from "../Stats.ts"
 import type { Job } from "./job.ts"
 import type { Permits, Waiter } from "./permits.ts"
 import { Ring } from "./ring.ts"
+import { stackless } from "./stackless.ts"
 
 /** One worker fiber's state, shared with the code that started it. */
 interface Worker {
@@ -86,7 +87,7 @@ export const invoke =
         if (Exit.isSuccess(exit)) return Effect.void
         return Cause.hasInterruptsOnly(exit.cause)
           ? Effect.interrupt
-          : Effect.fail(new HandlerError({ subscription: subscription.name, cause: exit.cause }))
+          : Effect.fail(stackless(() => new HandlerError({ subscription: subscription.name, cause: exit.cause })))
       }
       let child: Fiber.Fiber<unknown, unknown>
       try {
@@ -102,7 +103,9 @@ export const invoke =
           orElse: () =>
             Effect.andThen(
               Fiber.interrupt(child),
-              Effect.fail(new HandlerTimeout({ subscription: subscription.name, timeout: subscription.timeout }))
+              Effect.fail(
+                stackless(() => new HandlerTimeout({ subscription: subscription.name, timeout: subscription.timeout }))
+              )
             )
         }),
         Effect.flatMap(toDelivery),
@@ -187,7 +190,7 @@ export class SubscriptionRuntime implements Waiter {
   // hears of it through `undelivered`; until that answers, the delivery counts
   // as in flight, so `drain` waits for it.
   private overflow(job: Job): void {
-    const error = new Overflow({ subscription: this.info.name, capacity: this.info.mailbox })
+    const error = stackless(() => new Overflow({ subscription: this.info.name, capacity: this.info.mailbox }))
     const done = (entryId: string | undefined) => {
       this.overflowed++
       if (entryId !== undefined) this.deadLettered++
@@ -217,7 +220,12 @@ export class SubscriptionRuntime implements Waiter {
   failFilter(job: Job, defect: unknown): void {
     this.total++
     this.failed++
-    this.settle(job, "failed", new HandlerError({ subscription: this.info.name, cause: Cause.die(defect) }), false)
+    this.settle(
+      job,
+      "failed",
+      stackless(() => new HandlerError({ subscription: this.info.name, cause: Cause.die(defect) })),
+      false
+    )
   }
 
   /** Starts workers while there is work, concurrency and a permit. */
@@ -333,7 +341,7 @@ export class SubscriptionRuntime implements Waiter {
         return this.settle(job, "interrupted", undefined, false)
       }
       this.timedOut++
-      const error = new HandlerTimeout({ subscription: this.info.name, timeout: this.info.timeout })
+      const error = stackless(() => new HandlerTimeout({ subscription: this.info.name, timeout: this.info.timeout }))
       return this.settle(job, "timedOut", error, false)
     }
     const found = Cause.findError(cause)
@@ -347,7 +355,7 @@ export class SubscriptionRuntime implements Waiter {
     const typed =
       error !== undefined && deliveryTags.has((error as { _tag?: string })._tag ?? "")
         ? (error as DeliveryError)
-        : new HandlerError({ subscription: this.info.name, cause })
+        : stackless(() => new HandlerError({ subscription: this.info.name, cause }))
     const status = statusOf[typed._tag]
     this[status]++
     this.settle(job, status, typed, deadLettered)
