@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { EventName, type PayloadSchema, Priority } from "./Event.ts"
+import { type Definition, EventName, type PayloadSchema, Priority } from "./Event.ts"
 import { uuidv7 } from "./internal/id.ts"
 
 /**
@@ -83,3 +83,59 @@ export const Any = schema(Schema.Unknown)
  * @since 0.1.0
  */
 export const makeId = (epochMillis: number): string => uuidv7(epochMillis)
+
+/**
+ * Optional envelope fields a publisher may set.
+ *
+ * @since 0.1.0
+ */
+export interface PublishOptions {
+  readonly source?: string | undefined
+  readonly correlationId?: string | undefined
+  readonly causationId?: string | undefined
+  readonly traceparent?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Overrides the definition's default priority for this event. */
+  readonly priority?: Priority | undefined
+  /**
+   * Keep an identity made elsewhere: a transport republishing an envelope it
+   * received sets `id`, `publishedAt` and `attempt` from that envelope.
+   */
+  readonly id?: string | undefined
+  readonly publishedAt?: number | undefined
+  readonly attempt?: number | undefined
+}
+
+/**
+ * Builds the envelope of a new event at time `now` (epoch milliseconds):
+ * a fresh id unless the options carry one, attempt 1, the definition's
+ * priority unless overridden. Every key is present (`undefined` when unset),
+ * so all envelopes share one shape.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Envelope, Event } from "@eventfabric/core"
+ * const Ping = Event.define("health.ping", { payload: Schema.Struct({ n: Schema.Number }) })
+ * const envelope = Envelope.make(Ping, { n: 1 }, { source: "probe" }, Date.now())
+ * ```
+ * @since 0.1.0
+ */
+export const make = <D extends Definition>(
+  definition: D,
+  payload: D["payload"]["Type"],
+  options: PublishOptions | undefined,
+  now: number
+): Envelope<D["payload"]["Type"], D["name"]> => ({
+  id: options?.id ?? uuidv7(now),
+  type: definition.name,
+  payload,
+  priority: options?.priority ?? definition.priority,
+  publishedAt: options?.publishedAt ?? now,
+  attempt: options?.attempt ?? 1,
+  source: options?.source,
+  correlationId: options?.correlationId,
+  causationId: options?.causationId,
+  traceparent: options?.traceparent,
+  headers: options?.headers
+})

@@ -5,6 +5,7 @@
  */
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import type { Delivery, DeliveryError, Outcome } from "./Delivery.ts"
+import type * as EnvelopeModule from "./Envelope.ts"
 import type { Envelope } from "./Envelope.ts"
 import type { PublishError } from "./Errors.ts"
 import type { Definition, Payload } from "./Event.ts"
@@ -12,26 +13,11 @@ import type { DeliveryMiddleware, PublishMiddleware, Receipt } from "./Middlewar
 import type { Stats } from "./Stats.ts"
 
 /**
- * Optional envelope fields a publisher may set.
+ * Optional envelope fields a publisher may set (defined beside the envelope).
  *
  * @since 0.1.0
  */
-export interface PublishOptions {
-  readonly source?: string | undefined
-  readonly correlationId?: string | undefined
-  readonly causationId?: string | undefined
-  readonly traceparent?: string | undefined
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** Overrides the definition's default priority for this event. */
-  readonly priority?: Definition["priority"] | undefined
-  /**
-   * Keep an identity made elsewhere: a transport republishing an envelope it
-   * received sets `id`, `publishedAt` and `attempt` from that envelope.
-   */
-  readonly id?: string | undefined
-  readonly publishedAt?: number | undefined
-  readonly attempt?: number | undefined
-}
+export type PublishOptions = EnvelopeModule.PublishOptions
 
 /**
  * The part of the bus a plugin may use once the bus is built: publish system

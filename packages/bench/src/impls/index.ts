@@ -1,9 +1,7 @@
 import { effectPubSub } from "./effectPubSub.ts"
-import { emittery } from "./emittery.ts"
-import { eventemitter3 } from "./eventemitter3.ts"
+import { emittery, eventemitter3, nodeEvents } from "./emitters.ts"
 import { eventfabric } from "./eventfabric.ts"
 import { naive } from "./naive.ts"
-import { nodeEvents } from "./nodeEvents.ts"
 import type { Impl } from "./types.ts"
 
 /** The bus first, then its peers. */

@@ -4,7 +4,7 @@
  */
 import { Clock, Context, Deferred, Duration, Effect, Exit, Fiber, Latch, Queue, type Scope, Stream } from "effect"
 import type { Outcome, SubscriptionInfo } from "../Delivery.ts"
-import type { Envelope } from "../Envelope.ts"
+import { type Envelope, make as makeEnvelopeAt } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidOptions, type PublishError } from "../Errors.ts"
 import { type Definition, HandlerFailed, type Payload, type Priority } from "../Event.ts"
 import { compose, type Deliver, type Publish, type Receipt } from "../Middleware.ts"
@@ -12,7 +12,6 @@ import * as Options from "../Options.ts"
 import { type BusHandle, type Installed, NoSubscription, type PublishOptions } from "../Plugin.ts"
 import * as Selector from "../Selector.ts"
 import type { DeliveryStats, Stats, SubscriptionStats } from "../Stats.ts"
-import { uuidv7 } from "./id.ts"
 import { Job, type Result, Tracker } from "./job.ts"
 import { Lane } from "./lane.ts"
 import { Permits } from "./permits.ts"
@@ -253,22 +252,8 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     return tracker === undefined ? chained : Effect.provideService(chained, CurrentTracker, tracker)
   }
 
-  const makeEnvelope = (definition: Definition, payload: unknown, opts: PublishOptions | undefined): Envelope => {
-    const now = clock.currentTimeMillisUnsafe()
-    return {
-      id: opts?.id ?? uuidv7(now),
-      type: definition.name,
-      payload,
-      priority: opts?.priority ?? definition.priority,
-      publishedAt: opts?.publishedAt ?? now,
-      attempt: opts?.attempt ?? 1,
-      source: opts?.source,
-      correlationId: opts?.correlationId,
-      causationId: opts?.causationId,
-      traceparent: opts?.traceparent,
-      headers: opts?.headers
-    }
-  }
+  const makeEnvelope = (definition: Definition, payload: unknown, opts: PublishOptions | undefined): Envelope =>
+    makeEnvelopeAt(definition, payload, opts, clock.currentTimeMillisUnsafe())
 
   const closedError = (definition: Definition) =>
     Effect.suspend(() => {

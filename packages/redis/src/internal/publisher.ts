@@ -229,19 +229,9 @@ export const make = Effect.fnUntraced(function* (
       const codec = codecs.get(definition.name)
       if (codec === undefined) return Effect.fail(new UnroutedEvent({ type: definition.name }))
       const now = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-      const envelope: Envelope.Envelope = {
-        id: opts?.id ?? Envelope.makeId(now),
-        type: definition.name,
-        payload,
-        priority: opts?.priority ?? definition.priority,
-        publishedAt: opts?.publishedAt ?? now,
-        attempt: opts?.attempt ?? 1,
-        source: opts?.source,
-        correlationId: opts?.correlationId,
-        causationId: opts?.causationId,
-        traceparent: opts?.traceparent ?? traceparentOf(fiber.cache.span),
-        headers: opts?.headers
-      }
+      const made = Envelope.make(definition, payload, opts, now)
+      const envelope: Envelope.Envelope =
+        made.traceparent === undefined ? { ...made, traceparent: traceparentOf(fiber.cache.span) } : made
       // Identity supplied by the caller (forwarding) is checked by the envelope Schema too.
       const text =
         opts?.id === undefined && opts?.publishedAt === undefined && opts?.attempt === undefined
