@@ -66,7 +66,7 @@ const totalSteps =
   (enabled("throughput") ? throughput.steps(all, profile) : 0) +
   (enabled("latency") ? latency.steps(all, profile) : 0) +
   (enabled("isolation") ? isolation.steps(all, profile) : 0) +
-  (enabled("capacity") ? capacity.steps(profile) / 3 : 0) +
+  (enabled("capacity") ? capacity.steps(profile) : 0) +
   (enabled("overload") ? overload.steps(profile) : 0) +
   (enabled("plugins") ? plugins.steps(profile) : 0) +
   (enabled("memory") ? memory.steps(profile) : 0)

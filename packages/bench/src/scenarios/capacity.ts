@@ -23,9 +23,10 @@ export interface Step {
 export const meetsSlo = (s: { readonly p95Us: number; readonly depthP95: number; readonly dropRate: number }) =>
   s.p95Us < 1000 && s.depthP95 < 100 && s.dropRate < 0.001
 
+/** An upper bound: the sweep stops at the first failing rate, so the progress line may end early. */
 export const steps = (p: Profile) => {
   const c = p.capacity
-  return Math.ceil(Math.log(c.maxRate / c.startRate) / Math.log(c.factor)) * c.repsPerRate
+  return (Math.ceil(Math.log(c.maxRate / c.startRate) / Math.log(c.factor)) + 1 + c.refine) * c.repsPerRate
 }
 
 export const run = async (p: Profile, progress: Progress): Promise<Array<Row>> => {

@@ -66,7 +66,7 @@ const extra = (xs: ReadonlyArray<Loaded>) => ({
   pluginLayers: xs.flatMap((x) => (x.layer ? [x.layer] : []))
 })
 
-export const steps = (p: Profile) => (registry.length + 2) * p.reps
+export const steps = (p: Profile) => 1 + (registry.length + 2) * p.reps
 
 export const run = async (p: Profile, progress: Progress): Promise<{ rows: Array<Row>; notes: Array<string> }> => {
   progress.step("plugins: loading the registry")
