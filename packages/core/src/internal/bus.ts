@@ -12,6 +12,7 @@ import * as Options from "../Options.ts"
 import { type BusHandle, type Installed, NoSubscription, type PublishOptions } from "../Plugin.ts"
 import * as Selector from "../Selector.ts"
 import type { DeliveryStats, Stats, SubscriptionStats } from "../Stats.ts"
+import { Idle } from "./idle.ts"
 import { Job, type Result, Tracker } from "./job.ts"
 import { Lane } from "./lane.ts"
 import { Permits } from "./permits.ts"
@@ -98,7 +99,6 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   let dispatching = false
   let turn = 0
   let sequence = 0
-  let idleWaiters: Array<() => void> = []
   let publishChain: Publish | undefined
   let deliveryMiddleware: ReadonlyArray<(next: Deliver) => Deliver> = []
   let undelivered: Undelivered | undefined
@@ -114,21 +114,9 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     lanes.normal.size === 0 &&
     lanes.low.size === 0
 
-  const checkIdle = () => {
-    if (idleWaiters.length === 0 || !isIdle()) return
-    const waiters = idleWaiters
-    idleWaiters = []
-    for (const resume of waiters) resume()
-  }
-
-  const drain: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    if (isIdle()) return resume(Effect.void)
-    const waiter = () => resume(Effect.void)
-    idleWaiters.push(waiter)
-    return Effect.sync(() => {
-      idleWaiters = idleWaiters.filter((w) => w !== waiter)
-    })
-  })
+  const idle = new Idle(isIdle)
+  const checkIdle = () => idle.check()
+  const drain = idle.await
 
   const kicks: Array<SubscriptionRuntime> = []
   const flushKicks = () => {
@@ -158,7 +146,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
         }
         job.tracker?.settle(outcome)
       }
-      if (idleWaiters.length > 0) checkIdle()
+      checkIdle()
     }
   }
 

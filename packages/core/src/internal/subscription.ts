@@ -23,6 +23,7 @@ import {
 import type { Envelope } from "../Envelope.ts"
 import type { Deliver } from "../Middleware.ts"
 import type { SubscriptionStats } from "../Stats.ts"
+import { Idle } from "./idle.ts"
 import type { Job } from "./job.ts"
 import type { Permits, Waiter } from "./permits.ts"
 import { Ring } from "./ring.ts"
@@ -124,7 +125,6 @@ export class SubscriptionRuntime implements Waiter {
   private readonly host: Host
   private readonly mailbox: Ring<Job>
   private readonly fibers = new Set<Fiber.Fiber<unknown, unknown>>()
-  private idleWaiters: Array<() => void> = []
   /** Live worker fibers (at most `concurrency`). */
   private running = 0
   /** Deliveries taken from the mailbox and not yet settled. */
@@ -323,7 +323,7 @@ export class SubscriptionRuntime implements Waiter {
     this.running--
     this.host.permits.release()
     const job = worker.job
-    if (job === undefined) return this.notifyIdle()
+    if (job === undefined) return this.quiet.check()
     worker.job = undefined
     this.finish(job, Exit.interrupt(), worker.timedOut)
   }
@@ -363,26 +363,12 @@ export class SubscriptionRuntime implements Waiter {
 
   private settle(job: Job, status: Status, error: DeliveryError | undefined, deadLettered: boolean): void {
     this.host.settled(this, job, status, error, deadLettered)
-    this.notifyIdle()
-  }
-
-  private notifyIdle(): void {
-    if (this.idleWaiters.length > 0 && this.inFlight === 0 && this.mailbox.length === 0) {
-      const waiters = this.idleWaiters
-      this.idleWaiters = []
-      for (const resume of waiters) resume()
-    }
+    this.quiet.check()
   }
 
   /** Waits until the mailbox is empty and nothing runs. */
-  readonly idle: Effect.Effect<void> = Effect.callback<void>((resume) => {
-    if (this.inFlight === 0 && this.mailbox.length === 0) return resume(Effect.void)
-    const waiter = () => resume(Effect.void)
-    this.idleWaiters.push(waiter)
-    return Effect.sync(() => {
-      this.idleWaiters = this.idleWaiters.filter((w) => w !== waiter)
-    })
-  })
+  private readonly quiet = new Idle(() => this.inFlight === 0 && this.mailbox.length === 0)
+  readonly idle: Effect.Effect<void> = this.quiet.await
 
   /** Interrupts what runs and settles what waits, each counted `interrupted`. */
   stop(): void {
