@@ -153,22 +153,31 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   // Failures of system events are counted but not re-published: a failing
   // `system.handler_error` subscriber must not feed itself.
   const reportFailure = (info: SubscriptionInfo, envelope: Envelope, outcome: Outcome) => {
-    systemPending++
     const error = outcome.error!
+    const payload = {
+      subscription: info.name,
+      eventId: envelope.id,
+      eventType: envelope.type,
+      reason: error._tag,
+      attempt: envelope.attempt,
+      cause: error.message
+    }
+    const options = { causationId: envelope.id, correlationId: envelope.correlationId ?? envelope.id }
+    // Fast path, no admission middleware and room on the lane: enqueue here.
+    // A slow subscriber can overflow thousands of times a second, and a fiber
+    // per report made those reports the other subscriptions' latency.
+    if (publishChain === undefined && state !== "stopped") {
+      const report = makeEnvelope(HandlerFailed, payload, options)
+      if (lanes.critical.offer(new Job(report, undefined))) {
+        published++
+        lanes.critical.accepted++
+        if (!wake.isOpen()) Effect.runForkWith(context)(wake.open)
+        return
+      }
+    }
+    systemPending++
     Effect.runForkWith(context)(
-      publishWith(
-        HandlerFailed,
-        {
-          subscription: info.name,
-          eventId: envelope.id,
-          eventType: envelope.type,
-          reason: error._tag,
-          attempt: envelope.attempt,
-          cause: error.message
-        },
-        { causationId: envelope.id, correlationId: envelope.correlationId ?? envelope.id },
-        true
-      ).pipe(
+      publishWith(HandlerFailed, payload, options, true).pipe(
         Effect.ignore,
         Effect.ensuring(
           Effect.sync(() => {
