@@ -9,20 +9,25 @@ const Job = Event.define("jobs.run", { payload: Schema.Struct({ n: Schema.Number
 const busWith = (...plugins: ReadonlyArray<Plugin.Plugin<any, any>>) =>
   EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(...plugins)))
 
+/** A handler that records each attempt and fails until the envelope's attempt reaches `succeedAt`. */
+const recordingUntil = (succeedAt: number, before: Effect.Effect<void, string>) => {
+  const attempts: Array<number> = []
+  const handler = (e: { readonly attempt: number }) =>
+    Effect.suspend(() => {
+      attempts.push(e.attempt)
+      return e.attempt < succeedAt ? before : Effect.void
+    })
+  return { attempts, handler }
+}
+const failingUntil = (succeedAt: number) => recordingUntil(succeedAt, Effect.fail("flaky"))
+const hangingUntil = (succeedAt: number) => recordingUntil(succeedAt, Effect.never)
+
 describe("Retry", () => {
   it.effect("retries on the exponential schedule and advances the envelope's attempt", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const attempts: Array<number> = []
-      yield* bus.subscribe(
-        Job,
-        (e) =>
-          Effect.suspend(() => {
-            attempts.push(e.attempt)
-            return e.attempt < 3 ? Effect.fail("flaky") : Effect.void
-          }),
-        { name: "worker" }
-      )
+      const { attempts, handler } = failingUntil(3)
+      yield* bus.subscribe(Job, handler, { name: "worker" })
       const fiber = yield* Effect.forkChild(bus.publishAndWait(Job, { n: 1 }))
       yield* TestClock.adjust("1 millis")
       expect(attempts).toEqual([1])
@@ -67,16 +72,8 @@ describe("Retry", () => {
   it.effect("retries timeouts; delays are capped at maxDelay", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const attempts: Array<number> = []
-      yield* bus.subscribe(
-        Job,
-        (e) =>
-          Effect.suspend(() => {
-            attempts.push(e.attempt)
-            return e.attempt < 3 ? Effect.never : Effect.void
-          }),
-        { name: "worker", timeout: "50 millis" }
-      )
+      const { attempts, handler } = hangingUntil(3)
+      yield* bus.subscribe(Job, handler, { name: "worker", timeout: "50 millis" })
       const fiber = yield* Effect.forkChild(bus.publishAndWait(Job, { n: 1 }))
       yield* TestClock.adjust("50 millis") // first try times out
       yield* TestClock.adjust("100 millis") // capped delay (base 1 s, cap 100 ms)
@@ -91,16 +88,8 @@ describe("Retry", () => {
   it.effect("jitter keeps each delay within [0.8, 1.2] of the nominal one", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const attempts: Array<number> = []
-      yield* bus.subscribe(
-        Job,
-        (e) =>
-          Effect.suspend(() => {
-            attempts.push(e.attempt)
-            return e.attempt < 2 ? Effect.fail("flaky") : Effect.void
-          }),
-        { name: "worker" }
-      )
+      const { attempts, handler } = failingUntil(2)
+      yield* bus.subscribe(Job, handler, { name: "worker" })
       const fiber = yield* Effect.forkChild(bus.publishAndWait(Job, { n: 1 }))
       yield* TestClock.adjust("799 millis")
       expect(attempts).toEqual([1])
