@@ -417,7 +417,7 @@ export interface DeadLetterHooks extends Plugin.Hooks {
  * ```ts
  * import { Effect } from "effect"
  * import { DeadLetter } from "@eventfabric/plugins"
- * const hooks = Effect.map(DeadLetter.DeadLetterQueue.asEffect(), (dlq) => DeadLetter.hooks(dlq))
+ * const hooks = Effect.map(DeadLetter.DeadLetterQueue, (dlq) => DeadLetter.hooks(dlq))
  * ```
  * @since 0.1.0
  */

@@ -19,7 +19,7 @@
  */
 import type { Errors, Middleware } from "@eventfabric/core"
 import { type Envelope, type Event, Options, Plugin } from "@eventfabric/core"
-import { Clock, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import { DedupStore } from "./DedupStore.ts"
 
 /**
@@ -112,7 +112,7 @@ export interface MemoryStore {
  * ```ts
  * import { Clock, Effect } from "effect"
  * import { Dedup } from "@eventfabric/plugins"
- * const memory = Effect.map(Clock.Clock.asEffect(), (clock) => Dedup.makeMemoryStore(10_000, clock))
+ * const memory = Effect.map(Clock.Clock, (clock) => Dedup.makeMemoryStore(10_000, clock))
  * ```
  * @since 0.1.0
  */
@@ -235,23 +235,71 @@ export const Config = Schema.Struct({
 export type Config = typeof Config.Encoded
 
 /**
- * The publish middleware over a store.
+ * The window, re-tunable while the bus runs (seed 000's `configure()`).
+ * Provide `Dedup.Window.layer(...)` beside the plugin and the plugin reads the
+ * window from it on every publish; `set` takes effect for the next publish.
+ * Without it, the window is the plugin config's, fixed.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { EventBus, Plugin } from "@eventfabric/core"
+ * import { Dedup } from "@eventfabric/plugins"
+ *
+ * const Bus = EventBus.EventBus.layer().pipe(
+ *   Layer.provide(Plugin.layer(Dedup.plugin())),
+ *   Layer.provideMerge(Dedup.Window.layer("1 second"))
+ * )
+ * const widen = Effect.flatMap(Dedup.Window, (w) => w.set("10 seconds"))
+ * ```
+ * @since 0.1.0
+ */
+export class Window extends Context.Service<
+  Window,
+  {
+    readonly get: Effect.Effect<Duration.Duration>
+    readonly set: (window: Duration.Input) => Effect.Effect<void, Errors.InvalidOptions>
+    /** The current window, read synchronously by the middleware. */
+    readonly current: () => Duration.Duration
+  }
+>()("@eventfabric/plugins/Dedup/Window") {
+  static readonly layer = (initial?: Duration.Input): Layer.Layer<Window, Errors.InvalidOptions> =>
+    Layer.effect(
+      Window,
+      Effect.map(Options.decode(WindowInput, "Dedup.Window", { window: initial }), (decoded) => {
+        let window = decoded.window ?? Duration.seconds(1)
+        return Window.of({
+          get: Effect.sync(() => window),
+          set: (next) =>
+            Effect.map(Options.decode(WindowInput, "Dedup.Window.set", { window: next }), (d) => {
+              if (d.window !== undefined) window = d.window
+            }),
+          current: () => window
+        })
+      })
+    )
+}
+
+const WindowInput = Schema.Struct({ window: Schema.optional(Options.DurationInput) })
+
+/**
+ * The publish middleware over a store, with the window read on each publish.
  *
  * @example
  * ```ts
  * import { Duration, Effect } from "effect"
  * import { Dedup, DedupStore } from "@eventfabric/plugins"
- * const m = Effect.map(DedupStore.DedupStore.asEffect(), (store) => Dedup.middleware(store, Duration.seconds(1)))
+ * const m = Effect.map(DedupStore.DedupStore, (store) => Dedup.middleware(store, () => Duration.seconds(1)))
  * ```
  * @since 0.1.0
  */
 export const middleware =
-  (store: DedupStore["Service"], window: Duration.Duration): Middleware.PublishMiddleware =>
+  (store: DedupStore["Service"], window: () => Duration.Duration): Middleware.PublishMiddleware =>
   (next) =>
   (envelope, definition) =>
     Effect.flatMap(
       store
-        .claim(keyOf(envelope, definition), window)
+        .claim(keyOf(envelope, definition), window())
         .pipe(
           Effect.catch((error) => Effect.as(Effect.logWarning("dedup store failed; event let through", error), true))
         ),
@@ -287,7 +335,9 @@ export const plugin = (config?: Config): Plugin.Plugin<Errors.InvalidOptions> =>
       const store = Option.isSome(shared)
         ? shared.value
         : makeMemoryStore(decoded.capacity ?? 100_000, yield* Clock.Clock).store
-      const publish = middleware(store, decoded.window ?? Duration.seconds(1))
+      const control = yield* Effect.serviceOption(Window)
+      const fixed = decoded.window ?? Duration.seconds(1)
+      const publish = middleware(store, Option.isSome(control) ? control.value.current : () => fixed)
       return () => Effect.succeed({ publish })
     })
   )

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Event, EventBus, Plugin } from "@eventfabric/core"
-import { Clock, Effect, Layer, Schema } from "effect"
+import { Clock, Duration, Effect, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Dedup, DedupStore, StoreError } from "../src/index.ts"
 
@@ -34,6 +34,31 @@ describe("Dedup", () => {
       const stats = yield* bus.stats
       expect(stats).toMatchObject({ published: 3, deduplicated: 1, accepted: 2 })
     }).pipe(Effect.provide(busWith(Dedup.plugin())))
+  )
+
+  it.effect("the window can be re-tuned while the bus runs", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const window = yield* Dedup.Window
+      const status = (value: number) => Effect.map(bus.publish(Reading, { sensor: "a", value }), (r) => r.status)
+      expect(yield* status(1)).toBe("accepted")
+      yield* TestClock.adjust("500 millis")
+      expect(yield* status(1)).toBe("deduplicated")
+      yield* window.set("100 millis")
+      expect(Duration.toMillis(yield* window.get)).toBe(100)
+      expect(yield* status(2)).toBe("accepted")
+      yield* TestClock.adjust("100 millis")
+      expect(yield* status(2)).toBe("accepted")
+      const bad = yield* Effect.flip(window.set("soon" as Duration.Input))
+      expect(bad.message).toContain(`at ["window"]`)
+    }).pipe(
+      Effect.provide(
+        EventBus.EventBus.layer().pipe(
+          Layer.provide(Plugin.layer(Dedup.plugin())),
+          Layer.provideMerge(Dedup.Window.layer("1 second"))
+        )
+      )
+    )
   )
 
   it.effect("distinct payloads, sources and types pass; key order does not matter", () =>
