@@ -67,6 +67,9 @@ export const start = Effect.fnUntraced(function* (
   const fibers = yield* FiberSet.make<void, never>()
   // Forks an entry's fiber from plain code: no Effect step per entry.
   const run = yield* FiberSet.runtime(fibers)<never>()
+  // Bounded in effect: an entry is acked once, only after it was read, and no
+  // more than maxInFlight entries are read ahead of their handling; while
+  // XACK cannot reach Redis, neither can XREADGROUP, so nothing new arrives.
   const acks = yield* Queue.unbounded<StreamEntry>()
   /** Entry ids being handled, per stream: a claimed entry already in flight is not started twice. */
   const inFlight = new Map(keys.map((key) => [key, new Set<string>()]))
