@@ -5,55 +5,46 @@ import { Alarm, bus, Task, Tick, withBus, withoutYields } from "./fixtures.ts"
 
 const letter = { "security.alarm": "C", "tasks.done": "N", "telemetry.tick": "L" } as Record<string, string>
 
+/**
+ * Pre-fills the lanes with `ticks` LOW, `tasks` NORMAL and `alarms` CRITICAL
+ * events in one synchronous stretch, then answers the dispatch order as
+ * letters (C, N, L).
+ */
+const dispatchOrder = (counts: { readonly ticks: number; readonly tasks: number; readonly alarms?: number }) =>
+  Effect.gen(function* () {
+    const b = yield* bus
+    const order: Array<string> = []
+    yield* b.subscribe(Selector.pattern("**"), (e) => Effect.sync(() => order.push(letter[e.type]!)))
+    yield* withoutYields(
+      Effect.gen(function* () {
+        for (let n = 0; n < counts.ticks; n++) yield* b.publish(Tick, { n })
+        for (let n = 0; n < counts.tasks; n++) yield* b.publish(Task, { n })
+        for (let n = 0; n < (counts.alarms ?? 0); n++) yield* b.publish(Alarm, { n })
+      })
+    )
+    yield* b.drain
+    return order.join("")
+  })
+
 describe("priority", () => {
   it.effect("with lanes pre-filled, CRITICAL goes first, then NORMAL and LOW 4:1", () =>
     Effect.gen(function* () {
-      const b = yield* bus
-      const order: Array<string> = []
-      yield* b.subscribe(Selector.pattern("**"), (e) => Effect.sync(() => order.push(letter[e.type]!)))
-      yield* withoutYields(
-        Effect.gen(function* () {
-          for (let n = 0; n < 10; n++) yield* b.publish(Tick, { n })
-          for (let n = 0; n < 10; n++) yield* b.publish(Task, { n })
-          for (let n = 0; n < 5; n++) yield* b.publish(Alarm, { n })
-        })
-      )
-      yield* b.drain
-      expect(order.join("")).toBe("CCCCC" + "NNNNL" + "NNNNL" + "NN" + "LLLLLLLL")
+      const order = yield* dispatchOrder({ ticks: 10, tasks: 10, alarms: 5 })
+      expect(order).toBe("CCCCC" + "NNNNL" + "NNNNL" + "NN" + "LLLLLLLL")
     }).pipe(withBus())
   )
 
   it.effect("weights are configurable", () =>
     Effect.gen(function* () {
-      const b = yield* bus
-      const order: Array<string> = []
-      yield* b.subscribe(Selector.pattern("**"), (e) => Effect.sync(() => order.push(letter[e.type]!)))
-      yield* withoutYields(
-        Effect.gen(function* () {
-          for (let n = 0; n < 6; n++) yield* b.publish(Tick, { n })
-          for (let n = 0; n < 6; n++) yield* b.publish(Task, { n })
-        })
-      )
-      yield* b.drain
-      expect(order.join("")).toBe("NNLNNLNNLLLL")
+      expect(yield* dispatchOrder({ ticks: 6, tasks: 6 })).toBe("NNLNNLNNLLLL")
     }).pipe(withBus({ weights: { normal: 2, low: 1 } }))
   )
 
   it.effect("LOW still progresses under constant NORMAL load", () =>
     Effect.gen(function* () {
-      const b = yield* bus
-      const order: Array<string> = []
-      yield* b.subscribe(Selector.pattern("**"), (e) => Effect.sync(() => order.push(letter[e.type]!)))
-      yield* withoutYields(
-        Effect.gen(function* () {
-          for (let n = 0; n < 20; n++) yield* b.publish(Tick, { n })
-          for (let n = 0; n < 1000; n++) yield* b.publish(Task, { n })
-        })
-      )
-      yield* b.drain
+      const order = yield* dispatchOrder({ ticks: 20, tasks: 1000 })
       // One LOW in every five dispatches while NORMAL is backlogged.
-      const firstHundred = order.slice(0, 100)
-      expect(firstHundred.filter((l) => l === "L").length).toBe(20)
+      expect([...order.slice(0, 100)].filter((l) => l === "L").length).toBe(20)
       expect(order.length).toBe(1020)
     }).pipe(withBus())
   )
