@@ -65,19 +65,21 @@ describe("Batching", () => {
     }).pipe(Effect.provide(Bus))
   )
 
+  /** Seven events into a batch subscription that would wait an hour: only a flush delivers them. */
+  const sevenWaiting = (batches: Array<number>) =>
+    Effect.gen(function* () {
+      yield* Batching.subscribe(Point, (batch) => Effect.sync(() => batches.push(batch.length)), {
+        size: 100,
+        within: "1 hour"
+      })
+      const bus = yield* EventBus.EventBus
+      for (let i = 0; i < 7; i++) yield* bus.publish(Point, { i })
+    })
+
   it.effect("flushes the partial batch when its scope closes (no clock advance)", () =>
     Effect.gen(function* () {
       const batches: Array<number> = []
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          yield* Batching.subscribe(Point, (batch) => Effect.sync(() => batches.push(batch.length)), {
-            size: 100,
-            within: "1 hour"
-          })
-          const bus = yield* EventBus.EventBus
-          for (let i = 0; i < 7; i++) yield* bus.publish(Point, { i })
-        })
-      )
+      yield* Effect.scoped(sevenWaiting(batches))
       expect(batches).toEqual([7])
     }).pipe(Effect.provide(Bus))
   )
@@ -85,16 +87,7 @@ describe("Batching", () => {
   it.effect("flushes when the bus shuts down before the subscription's scope closes", () =>
     Effect.gen(function* () {
       const batches: Array<number> = []
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          yield* Batching.subscribe(Point, (batch) => Effect.sync(() => batches.push(batch.length)), {
-            size: 100,
-            within: "1 hour"
-          })
-          const bus = yield* EventBus.EventBus
-          for (let i = 0; i < 7; i++) yield* bus.publish(Point, { i })
-        }).pipe(Effect.provide(EventBus.EventBus.layer(), { local: true }))
-      )
+      yield* Effect.scoped(sevenWaiting(batches).pipe(Effect.provide(EventBus.EventBus.layer(), { local: true })))
       expect(batches).toEqual([7])
     })
   )
