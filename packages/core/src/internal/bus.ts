@@ -387,7 +387,6 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
 
   const unsubscribe = (sub: SubscriptionRuntime) =>
     Effect.gen(function* () {
-      sub.closed = true
       subscriptions.delete(sub.info.name)
       routes.clear()
       yield* Effect.timeoutOption(sub.idle, options.shutdownGrace)

@@ -23,10 +23,6 @@ export class Permits {
     this.max = max
   }
 
-  get inUse(): number {
-    return this.taken
-  }
-
   /** Some subscription waits for a permit. */
   get contended(): boolean {
     return this.waiters.size > 0

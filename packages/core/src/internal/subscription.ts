@@ -129,8 +129,6 @@ export class SubscriptionRuntime implements Waiter {
   private running = 0
   /** Deliveries taken from the mailbox and not yet settled. */
   private inFlight = 0
-  /** No new deliveries are taken: the subscription's scope is closing. */
-  closed = false
   /** Queued for `pump` at the end of the dispatcher's batch. */
   kickPending = false
   /** Nothing more is started: what is left is being interrupted. */
