@@ -19,7 +19,16 @@
  * Prints one line per check and a table of tarball sizes; exits 1 on any failure.
  */
 import { execFileSync } from "node:child_process"
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { publishable, root } from "./workspace.ts"
@@ -38,10 +47,11 @@ const failures: Array<string> = []
 const run = (file: string, argv: ReadonlyArray<string>, cwd: string): string =>
   execFileSync(file, argv, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
 
-const check = (label: string, body: () => string | void) => {
+const check = (label: string, body: () => unknown) => {
   try {
     const note = body()
-    console.log(`ok    ${label}${note ? `  (${note.trim()})` : ""}`)
+    const text = typeof note === "string" ? note.trim() : ""
+    console.log(`ok    ${label}${text ? `  (${text})` : ""}`)
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string }
     failures.push(label)
@@ -59,8 +69,15 @@ for (const p of packages) {
   else run("npx", ["-y", "pnpm@10", "pack", "--pack-destination", tarballs], p.path)
   const file = readdirSync(tarballs).find((f) => !before.has(f))!
   versions[p.manifest.name] = `file:./tarballs/${file}`
-  const listing = run("tar", ["-tvzf", join(tarballs, file)], app).trim().split("\n")
-  const paths = listing.map((line) => line.split(/\s+/).at(-1)!.replace(/^package\//, ""))
+  const listing = run("tar", ["-tvzf", join(tarballs, file)], app)
+    .trim()
+    .split("\n")
+  const paths = listing.map((line) =>
+    line
+      .split(/\s+/)
+      .at(-1)!
+      .replace(/^package\//, "")
+  )
   const unpacked = listing.reduce((n, line) => n + Number(line.split(/\s+/)[2]), 0)
   sizes.push({ name: p.manifest.name, packed: statSync(join(tarballs, file)).size, unpacked, files: paths.length })
   check(`${p.manifest.name}: tarball contents`, () => {
@@ -147,13 +164,19 @@ for (const node of nodes) {
   check(`(a) plain .mjs on Node ${version}`, () => run(node, ["consumer.mjs"], app))
 }
 const tsc = join(app, "node_modules", "typescript", "bin", "tsc")
-check("(b) tsc --strict, moduleResolution node16", () => run(process.execPath, [tsc, "-p", "tsconfig.node16.json"], app))
+check("(b) tsc --strict, moduleResolution node16", () =>
+  run(process.execPath, [tsc, "-p", "tsconfig.node16.json"], app)
+)
 check("(b) tsc --strict, moduleResolution bundler", () =>
   run(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], app)
 )
 const esbuild = join(app, "node_modules", ".bin", "esbuild")
 check("(c) esbuild bundle of consumer.ts", () => {
-  run(esbuild, ["consumer.ts", "--bundle", "--platform=node", "--format=esm", "--outfile=bundle.mjs", "--log-level=error"], app)
+  run(
+    esbuild,
+    ["consumer.ts", "--bundle", "--platform=node", "--format=esm", "--outfile=bundle.mjs", "--log-level=error"],
+    app
+  )
   // Node's CommonJS dependencies (the OpenTelemetry SDK, node-redis) need `require` inside an ESM bundle.
   return `${Math.round(statSync(join(app, "bundle.mjs")).size / 1024)} kB`
 })

@@ -1,9 +1,10 @@
 // A plain ES module, as an app without TypeScript would write it: the bus in
 // Effect, then the Promise facade, from the installed tarballs.
-import { Effect, Schema } from "effect"
+
 import { Event, EventBus, Facade } from "@eventfabric/core"
 import * as Plugins from "@eventfabric/plugins"
 import * as Redis from "@eventfabric/redis"
+import { Effect, Schema } from "effect"
 
 const OrderPlaced = Event.define("orders.placed", {
   payload: Schema.Struct({ orderId: Schema.String, total: Schema.Number })

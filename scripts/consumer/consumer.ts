@@ -1,8 +1,9 @@
 // The same program as consumer.mjs, type-checked as an app would compile it.
-import { Effect, Schema } from "effect"
+
 import { Event, EventBus, Facade } from "@eventfabric/core"
 import { DeadLetter, Retry } from "@eventfabric/plugins"
 import { RedisTransport } from "@eventfabric/redis"
+import { Effect, Schema } from "effect"
 
 const OrderPlaced = Event.define("orders.placed", {
   payload: Schema.Struct({ orderId: Schema.String, total: Schema.Number })

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, type Scope, type Stream } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, type Scope, type Stream } from "effect"
 import type { Outcome } from "./Delivery.ts"
 import type { Envelope } from "./Envelope.ts"
 import type { InvalidOptions, PublishError } from "./Errors.ts"
@@ -47,6 +47,15 @@ export type PublishResult = internal.Result
  * @since 0.1.0
  */
 export type EnvelopeOf<S extends Selector.Selector> = Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>
+
+// Each path is looked up as given (`eventfabric.maxConcurrentHandlers`, for a
+// structured provider), then in constant case (`EVENTFABRIC_MAX_CONCURRENT_HANDLERS`,
+// how environment variables are named), so Effect's default env provider works as is.
+const readConfig = Effect.flatMap(ConfigProvider.ConfigProvider, (provider) =>
+  Config.schema(Options.BusConfig, "eventfabric")
+    .pipe(Config.withDefault({}))
+    .parse(ConfigProvider.orElse(provider, ConfigProvider.constantCase(provider)))
+)
 
 /**
  * The event bus.
@@ -132,20 +141,46 @@ export class EventBus extends Context.Service<
     )
 
   /**
-   * The same options read from `Config` under `EVENTFABRIC_…` (with a
-   * constant-case provider): `EVENTFABRIC_MAX_CONCURRENT_HANDLERS`,
-   * `EVENTFABRIC_LANES_LOW_CAPACITY`, `EVENTFABRIC_TIMEOUT` ("30 seconds"), …
+   * The same options read from `Config` under `eventfabric`. With Effect's
+   * default provider these are plain environment variables:
+   * `EVENTFABRIC_MAX_CONCURRENT_HANDLERS`, `EVENTFABRIC_LANES_LOW_CAPACITY`,
+   * `EVENTFABRIC_TIMEOUT` ("30 seconds"), …; a structured provider may give
+   * `{ eventfabric: { maxConcurrentHandlers } }` instead. None set: the defaults.
    *
    * @example
    * ```ts
-   * import { ConfigProvider, Layer } from "effect"
    * import { EventBus } from "@eventfabric/core"
-   * const Bus = EventBus.layerConfig.pipe(
-   *   Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase)))
-   * )
+   * const Bus = EventBus.layerConfig
    * ```
    */
   static readonly layerConfig: Layer.Layer<EventBus, InvalidOptions | Config.ConfigError> = Layer.unwrap(
-    Effect.map(Config.schema(Options.BusConfig, "eventfabric"), (options) => EventBus.layer(options))
+    Effect.map(readConfig, (options) => EventBus.layer(options))
   )
 }
+
+/**
+ * The bus as a layer (`EventBus.EventBus.layer`, without the stutter).
+ *
+ * @example
+ * ```ts
+ * import { EventBus } from "@eventfabric/core"
+ * const Bus = EventBus.layer({ maxConcurrentHandlers: 50 })
+ * ```
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer: (options?: Options.BusOptions) => Layer.Layer<EventBus, InvalidOptions> = EventBus.layer
+
+/**
+ * The bus's options from `Config`: plain `EVENTFABRIC_*` environment variables
+ * with Effect's default provider (`EventBus.EventBus.layerConfig`).
+ *
+ * @example
+ * ```ts
+ * import { EventBus } from "@eventfabric/core"
+ * const FromEnv = EventBus.layerConfig
+ * ```
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig: Layer.Layer<EventBus, InvalidOptions | Config.ConfigError> = EventBus.layerConfig
