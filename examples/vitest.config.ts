@@ -1,5 +1,5 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
-  test: { name: "examples", include: ["test/**/*.test.ts"] }
+  test: { name: "examples", include: ["test/**/*.test.ts"], globalSetup: ["test/globalSetup.ts"] }
 })
