@@ -4,8 +4,7 @@
  *
  * - `published = rejected + deduplicated + dropped + accepted`
  * - `accepted = dispatched + evicted + discarded + queued`
- * - `dispatched = unrouted + routed`
- * - `deliveries.total = succeeded + failed + timedOut + rejected + overflowed + interrupted + queued + inFlight`
+ *  * - `deliveries.total = succeeded + failed + timedOut + rejected + overflowed + interrupted + queued + inFlight`
  *
  * @since 0.1.0
  */
