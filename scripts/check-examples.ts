@@ -1,5 +1,6 @@
 /**
- * Type-checks every JSDoc `@example` of every publishable package: each
+ * Type-checks every JSDoc `@example` (and each ```ts block of the package
+ * README) of every publishable package: each
  * ```ts block becomes a module in `packages/<dir>/.examples/` (so it resolves
  * `effect`, the package itself and its dependencies as a user's file would),
  * and one `tsc` run checks them all. Errors are reported at the example's line
@@ -8,7 +9,7 @@
  *   pnpm check:examples
  */
 import { execFileSync } from "node:child_process"
-import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { readModule, sourceFiles } from "./jsdoc.ts"
 import { publishable, root } from "./workspace.ts"
@@ -36,6 +37,22 @@ for (const pkg of publishable()) {
         origins.set(relative(root, join(dir, name)), { source: mod.file, line: example.line, name: doc.name })
         count++
       }
+    }
+  }
+  // The package's README shows code too; it must compile as well.
+  const readme = join(pkg.path, "README.md")
+  if (existsSync(readme)) {
+    const fences = [...readFileSync(readme, "utf8").matchAll(/```ts\n([\s\S]*?)```/g)]
+    for (const [i, fence] of fences.entries()) {
+      const name = `README.${i}.ts`
+      const before = readFileSync(readme, "utf8").slice(0, fence.index)
+      writeFileSync(join(dir, name), `${fence[1]}\nexport {}\n`)
+      origins.set(relative(root, join(dir, name)), {
+        source: relative(root, readme),
+        line: before.split("\n").length + 1,
+        name: "README"
+      })
+      count++
     }
   }
 }

@@ -52,4 +52,4 @@ export const program = Effect.gen(function* () {
 }).pipe(Effect.scoped)
 
 // 6. The bus is a Layer; provide it and run.
-if (import.meta.main) NodeRuntime.runMain(program.pipe(Effect.provide(EventBus.EventBus.layer())))
+if (import.meta.main) NodeRuntime.runMain(program.pipe(Effect.provide(EventBus.layer())))

@@ -70,6 +70,6 @@ const program = Effect.gen(function* () {
       `  ${s.name.padEnd(10)} ${String(s.succeeded).padStart(5)} ok ${String(s.failed).padStart(4)} failed`
     )
   }
-}).pipe(Effect.scoped, Effect.provide(EventBus.EventBus.layer()))
+}).pipe(Effect.scoped, Effect.provide(EventBus.layer()))
 
 NodeRuntime.runMain(program)

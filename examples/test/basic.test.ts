@@ -11,7 +11,7 @@ const basic = fileURLToPath(new URL("../src/basic.ts", import.meta.url))
 describe("examples/basic", () => {
   it.effect("the program's stats balance: 2 orders + 1 handler_error published, 3 succeeded, 1 failed", () =>
     Effect.gen(function* () {
-      const stats = yield* program.pipe(Effect.provide(EventBus.EventBus.layer()))
+      const stats = yield* program.pipe(Effect.provide(EventBus.layer()))
       expect(stats.published).toBe(3) // two orders, and the system.handler_error the failure raised
       expect(stats.deliveries).toMatchObject({ succeeded: 3, failed: 1, queued: 0, inFlight: 0 })
       expect(stats.unrouted).toBe(1)

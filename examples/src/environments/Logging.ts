@@ -31,7 +31,7 @@ const delivery: Middleware.DeliveryMiddleware = (next) => (d) =>
  * import { Layer } from "effect"
  * import { EventBus, Plugin } from "@eventfabric/core"
  * import { logging } from "./Logging.ts"
- * const Bus = EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(logging())))
+ * const Bus = EventBus.layer().pipe(Layer.provide(Plugin.layer(logging())))
  * ```
  */
 export const logging = () =>

@@ -33,7 +33,7 @@ export type Environment = (typeof environments)[number]
 export const AppEnv = Config.Literals(environments, "APP_ENV").pipe(Config.withDefault("dev" as Environment))
 
 /** Development: every publish and delivery logged; no dedup, so repeats are visible. */
-export const Dev = EventBus.EventBus.layer().pipe(
+export const Dev = EventBus.layer().pipe(
   Layer.provide(Plugin.layer(logging(), Validation.plugin(), DeadLetter.plugin())),
   Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 1000 }))
 )
@@ -43,7 +43,7 @@ export const Dev = EventBus.EventBus.layer().pipe(
  * backs off on the Effect `Clock`, so under `TestClock` a test moves time
  * with `TestClock.adjust` instead of sleeping. No jitter: delays are exact.
  */
-export const Test = EventBus.EventBus.layer({ shutdownGrace: "1 second" }).pipe(
+export const Test = EventBus.layer({ shutdownGrace: "1 second" }).pipe(
   Layer.provide(
     Plugin.layer(Validation.plugin(), DeadLetter.plugin(), Retry.plugin({ times: 2, base: "1 second", jitter: false }))
   ),
@@ -103,7 +103,7 @@ export const Prod = Layer.unwrap(
   Effect.gen(function* () {
     const port = yield* Config.Int("METRICS_PORT").pipe(Config.withDefault(9464))
     const host = yield* Config.String("METRICS_HOST").pipe(Config.withDefault("127.0.0.1"))
-    const bus = EventBus.EventBus.layer({ lanes: { low: { capacity: 10_000, strategy: "sliding" } } }).pipe(
+    const bus = EventBus.layer({ lanes: { low: { capacity: 10_000, strategy: "sliding" } } }).pipe(
       Layer.provide(
         Plugin.layer(
           Tracing.plugin(),

@@ -29,7 +29,7 @@ const program = Effect.gen(function* () {
   Effect.scoped,
   Effect.provide(
     Layer.mergeAll(
-      EventBus.EventBus.layer(),
+      EventBus.layer(),
       RedisTransport.RedisTransport.layer({
         definitions,
         prefix,
