@@ -126,6 +126,9 @@ writeFileSync(
   })
 )
 for (const f of ["consumer.mjs", "consumer.ts"]) copyFileSync(join(root, "scripts", "consumer", f), join(app, f))
+// Every package, new ones included: loaded by consumer.mjs, type-checked through imports.ts.
+writeFileSync(join(app, "packages.json"), JSON.stringify(packages.map((p) => p.manifest.name)))
+writeFileSync(join(app, "imports.ts"), packages.map((p, i) => `export * as p${i} from "${p.manifest.name}"\n`).join(""))
 const tsconfig = (moduleResolution: string, module: string) => ({
   compilerOptions: {
     target: "ES2022",
@@ -137,7 +140,7 @@ const tsconfig = (moduleResolution: string, module: string) => ({
     skipLibCheck: false,
     types: ["node"]
   },
-  files: ["consumer.ts"]
+  files: ["consumer.ts", "imports.ts"]
 })
 writeFileSync(join(app, "tsconfig.node16.json"), JSON.stringify(tsconfig("node16", "node16")))
 writeFileSync(join(app, "tsconfig.bundler.json"), JSON.stringify(tsconfig("bundler", "preserve")))

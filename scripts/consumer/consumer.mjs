@@ -29,9 +29,23 @@ if (result.succeeded !== 1 || seen.join() !== "o-1,o-2") {
   throw new Error(`Facade: ${JSON.stringify({ succeeded: result.succeeded, seen })}`)
 }
 
-for (const [name, mod] of Object.entries({ Plugins, Redis })) {
+// Every packed package (the check writes their names), not only the ones above.
+const { readFile } = await import("node:fs/promises")
+const names = JSON.parse(await readFile(new URL("./packages.json", import.meta.url), "utf8"))
+for (const [name, mod] of [
+  ["@eventfabric/plugins", Plugins],
+  ["@eventfabric/redis", Redis],
+  ...(await Promise.all(names.map(async (n) => [n, await import(n)])))
+]) {
   if (Object.keys(mod).length === 0) throw new Error(`${name} exports nothing`)
 }
+
+// From plain JavaScript nothing checks types: the facade refuses a wrong payload itself.
+const refused = []
+const checked = await Facade.make(EventBus.EventBus.layer(), { onError: (e) => refused.push(e._tag) })
+checked.emit(OrderPlaced, { orderId: 2 })
+await checked.close()
+if (refused.join() !== "InvalidEvent") throw new Error(`a wrong payload from JavaScript: ${JSON.stringify(refused)}`)
 try {
   await import("@eventfabric/core/internal/bus")
   throw new Error("@eventfabric/core/internal/* is importable")
