@@ -180,7 +180,6 @@ check("(c) esbuild bundle of consumer.ts", () => {
     ["consumer.ts", "--bundle", "--platform=node", "--format=esm", "--outfile=bundle.mjs", "--log-level=error"],
     app
   )
-  // Node's CommonJS dependencies (the OpenTelemetry SDK, node-redis) need `require` inside an ESM bundle.
   return `${Math.round(statSync(join(app, "bundle.mjs")).size / 1024)} kB`
 })
 for (const node of nodes) {

@@ -191,7 +191,7 @@ export interface Unsubscribe {
  * rejected / deduplicated / dropped / accepted) or `refused` (closed). With
  * no other publisher and no failing handler (whose `system.handler_error`
  * events the bus publishes itself), at rest:
- * `emitted = published + refused + overflowed + invalid + pending`.
+ * `emitted = published + refused + overflowed + pending + invalid`.
  *
  * @since 0.1.0
  */
@@ -199,8 +199,8 @@ export interface FacadeCounters {
   readonly emitted: number
   readonly pending: number
   readonly overflowed: number
-  readonly invalid: number
   readonly errors: number
+  readonly invalid: number
 }
 
 /**
@@ -571,7 +571,8 @@ export const make = async <R, E>(
   const submit = (item: Pending) => {
     emitted++
     try {
-      if (validate) {
+      // A value that is not a definition is the bus's to refuse, as before.
+      if (validate && Schema.isSchema(item.definition?.payload)) {
         const message = payloadChecker(item.definition.payload)(item.payload)
         if (message !== undefined) {
           invalid++
@@ -666,7 +667,7 @@ export const make = async <R, E>(
 
   const stats = (): FacadeStats => ({
     ...runSync(bus.stats),
-    facade: { emitted, pending: outbox.length + late.length, overflowed, invalid, errors }
+    facade: { emitted, pending: outbox.length + late.length, overflowed, errors, invalid }
   })
 
   const drain = async (): Promise<void> => {
