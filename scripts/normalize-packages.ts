@@ -37,6 +37,15 @@ const writeJson = (file: string, value: unknown) => {
 }
 
 for (const pkg of packages) {
+  // A textual merge of two package.json edits can leave a key twice; JSON.parse
+  // keeps the last one silently, losing the other's dependencies.
+  const raw = readFileSync(join(pkg.path, "package.json"), "utf8")
+  const keys = [...raw.matchAll(/^ {2}"([^"]+)":/gm)].map((k) => k[1]!)
+  const twice = keys.filter((k, i) => keys.indexOf(k) !== i)
+  if (twice.length > 0) {
+    problems.push(`packages/${pkg.dir}/package.json has ${twice.join(", ")} twice (a merge?): join them by hand`)
+    continue
+  }
   const m: Manifest = pkg.manifest
   const dependencies = { ...m.dependencies }
   const peerDependencies = { ...m.peerDependencies }
