@@ -15,7 +15,7 @@
  *   node scripts/normalize-packages.ts          # write, then `pnpm install`
  *   node scripts/normalize-packages.ts --check  # exit 1 listing what differs
  */
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { type Manifest, publishable, root } from "./workspace.ts"
 
@@ -25,6 +25,31 @@ const REPOSITORY = "git+https://github.com/eventfabric/eventfabric.git"
 const isPeer = (name: string) => name === "effect" || name.startsWith("@effect/") || name.startsWith("@eventfabric/")
 
 const problems: Array<string> = []
+
+/** Packages the sources import (bare specifiers, `node:` builtins aside). */
+const importedBy = (dir: string): Set<string> => {
+  const found = new Set<string>()
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name))
+      else if (e.name.endsWith(".ts")) {
+        const text = readFileSync(join(d, e.name), "utf8").replace(/\/\*[\s\S]*?\*\//g, "")
+        for (const m of text.matchAll(/(?:from|import)\s*\(?\s*"([^".][^"]*)"/g)) {
+          const spec = m[1]!
+          if (spec.startsWith("node:")) continue
+          found.add(
+            spec
+              .split("/")
+              .slice(0, spec.startsWith("@") ? 2 : 1)
+              .join("/")
+          )
+        }
+      }
+    }
+  }
+  walk(join(dir, "src"))
+  return found
+}
 const packages = publishable()
 const dirOf = new Map(packages.map((p) => [p.manifest.name, p.dir]))
 
@@ -50,6 +75,12 @@ for (const pkg of packages) {
   const dependencies = { ...m.dependencies }
   const peerDependencies = { ...m.peerDependencies }
   const devDependencies = { ...m.devDependencies }
+  // Imported by src but only a devDependency (a merge can do that): a consumer would not get it.
+  for (const name of importedBy(pkg.path)) {
+    if (name === m.name || name in dependencies || name in peerDependencies) continue
+    if (name in devDependencies && isPeer(name)) dependencies[name] = devDependencies[name]!
+    else problems.push(`packages/${pkg.dir}: src imports ${name}, which is not in dependencies or peerDependencies`)
+  }
   for (const [name, range] of Object.entries(dependencies)) {
     if (!isPeer(name)) continue
     delete dependencies[name]
