@@ -11,7 +11,7 @@
  * missing rather than letting tsc fail on a source file outside `rootDir`.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, readFileSync, rmSync } from "node:fs"
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { join, relative } from "node:path"
 import { publishable, root } from "./workspace.ts"
 
@@ -43,4 +43,16 @@ execFileSync(process.execPath, [tsc, "-b", ...packages.map((p) => join(p.path, "
   stdio: "inherit",
   cwd: root
 })
+// Files under src/ that are not TypeScript (a page's html/css/js, say) are read at
+// run time relative to the module, so they go to the same place under dist/.
+const assets = (dir: string): Array<string> =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? assets(join(dir, e.name)) : e.name.endsWith(".ts") ? [] : [join(dir, e.name)]
+  )
+for (const p of packages) {
+  for (const file of assets(join(p.path, "src"))) {
+    const target = join(p.path, "dist", relative(join(p.path, "src"), file))
+    cpSync(file, target)
+  }
+}
 console.log(`built ${packages.map((p) => p.manifest.name).join(", ")}`)

@@ -90,6 +90,9 @@ for (const p of packages) {
       ...(JSON.stringify(manifest).includes("workspace:") ? ["a workspace: range is left"] : []),
       ...(manifest.exports?.["."]?.default === "./dist/index.js" ? [] : ["exports do not point at dist/"]),
       ...(manifest.exports?.["./internal/*"] === null ? [] : ["./internal/* is exported"]),
+      ...paths
+        .filter((f) => f.startsWith("src/") && !f.endsWith(".ts") && !paths.includes(`dist/${f.slice(4)}`))
+        .map((f) => `${f} is not copied to dist/ (read at run time beside the module)`),
       ...(manifest.engines?.node ? [] : ["no engines.node"]),
       ...(manifest.repository ? [] : ["no repository"])
     ]
