@@ -59,6 +59,7 @@ describe.skipIf(url === undefined)("examples/redis", () => {
         Effect.map(({ code, out }) => {
           expect(code).toBe(143)
           expect(out).toMatch(/stopped by SIGTERM: \d+\/100000 handled/)
+          return code
         })
       ),
     30_000
@@ -84,6 +85,7 @@ describe("examples/redis without Redis", () => {
         Effect.map(({ code, err }) => {
           expect(code).toBe(1)
           expect(err).toContain("Redis is unreachable at redis://127.0.0.1:1")
+          return code
         })
       ),
     15_000
