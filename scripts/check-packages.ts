@@ -149,7 +149,7 @@ writeFileSync(join(app, "tsconfig.node16.json"), JSON.stringify(tsconfig("node16
 writeFileSync(join(app, "tsconfig.bundler.json"), JSON.stringify(tsconfig("bundler", "preserve")))
 
 check("npm install of the tarballs", () => {
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app)
+  run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], app)
 })
 const nodes = requested.flatMap((wanted) => {
   if (wanted === "current") return [process.execPath]
@@ -157,7 +157,7 @@ const nodes = requested.flatMap((wanted) => {
   const dir = join(app, `node-${wanted}`)
   mkdirSync(dir)
   try {
-    run("npm", ["install", "--prefix", dir, "--no-audit", "--no-fund", "--loglevel=error", `node@${wanted}`], app)
+    run("npm", ["install", "--prefix", dir, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", `node@${wanted}`], app)
     return [join(dir, "node_modules", "node", "bin", "node")]
   } catch (error) {
     failures.push(`fetch Node ${wanted}`)
