@@ -5,12 +5,16 @@
  *   `authorization`, `cookie`, `ssn`, `cvv`, …), compared case-, `-`- and
  *   `_`-insensitively, plus keys ending in `password`, `secret`, `token`,
  *   `apikey` or `privatekey`. The whole value is masked.
- * - By pattern, inside any string: 23 classes (emails, phones US /
+ * - By pattern, inside any string: 26 classes (emails, phones US /
  *   international / E.164, IPv4, IPv6, AWS key ids, secrets and ARNs, GCP API
  *   keys and service accounts, PEM private keys, JWTs, GitHub, GitLab, Slack
  *   and Stripe tokens, Slack webhooks, Bearer/Basic credentials, long base64
- *   secrets, passwords in URLs, Luhn-checked card numbers, US SSNs). Only the
- *   match is masked: `"mail a@b.io"` becomes `"mail [REDACTED:email]"`.
+ *   secrets, passwords in URLs, secrets in URL query strings and connection
+ *   strings, `key: value` assignments of secrets in free text, Luhn-checked
+ *   card numbers, US SSNs). Only the match is masked: `"mail a@b.io"` becomes
+ *   `"mail [REDACTED:email]"`.
+ * - A string that holds a JSON object or array is parsed and walked like a
+ *   payload (keys included), then written back.
  * - `Redacted` values (fields typed `Schema.Redacted`) are always masked.
  *
  * The walk is deep, copy-on-write (an untouched payload is returned as is),
@@ -113,11 +117,21 @@ const makeUnsafe = (config: typeof Config.Type, keepRedactedType: boolean): Reda
     disabled: config.disable ?? [],
     keepRedactedType
   })
+  const text = (s: string | undefined) => (s === undefined ? s : engine.string(s))
+  // Payload, headers and the free-text fields a publisher fills (`source`, `correlationId`): ids the
+  // bus makes (`id`, `causationId`, `traceparent`) hold no user data and are left as they are.
   const redact = <A>(envelope: Envelope.Envelope<A>): Envelope.Envelope<A> => {
     const payload = engine.value(envelope.payload) as A
     const headers =
       envelope.headers === undefined ? undefined : (engine.value(envelope.headers) as Record<string, string>)
-    return payload === envelope.payload && headers === envelope.headers ? envelope : { ...envelope, payload, headers }
+    const source = text(envelope.source)
+    const correlationId = text(envelope.correlationId)
+    return payload === envelope.payload &&
+      headers === envelope.headers &&
+      source === envelope.source &&
+      correlationId === envelope.correlationId
+      ? envelope
+      : { ...envelope, payload, headers, source, correlationId }
   }
   return { redact, value: engine.value, string: engine.string }
 }
