@@ -29,8 +29,8 @@
  *
  * @since 0.1.0
  */
-import { type Envelope, type Middleware, Options, Plugin } from "@eventfabric/core"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Egress, type Envelope, type Middleware, Options, Plugin } from "@eventfabric/core"
+import { Context, Effect, Layer, References, Schema } from "effect"
 import * as internal from "./internal/redaction.ts"
 
 /**
@@ -97,7 +97,7 @@ export const classes: ReadonlyArray<string> = internal.patternClasses.map((c) =>
  *
  * @since 0.1.0
  */
-export interface RedactorShape {
+export interface RedactorShape extends Egress.Egress {
   /** The envelope with payload and headers masked. Untouched parts keep their identity. */
   readonly redact: <A>(envelope: Envelope.Envelope<A>) => Envelope.Envelope<A>
   /** Masks any value (deep). */
@@ -133,7 +133,7 @@ const makeUnsafe = (config: typeof Config.Type, keepRedactedType: boolean): Reda
       ? envelope
       : { ...envelope, payload, headers, source, correlationId }
   }
-  return { redact, value: engine.value, string: engine.string }
+  return { redact, envelope: redact, value: engine.value, string: engine.string }
 }
 
 /**
@@ -217,7 +217,32 @@ export const plugin = (config?: Config) =>
   Plugin.make(
     "redaction",
     Effect.map(Options.decode(Config, "Redaction", config), (decoded) => {
-      const hooks: Plugin.Hooks = (decoded.mode ?? "egress") === "subscribers" ? { publish: middleware(decoded) } : {}
+      const egress = makeUnsafe(decoded, false)
+      const hooks: Plugin.Hooks =
+        (decoded.mode ?? "egress") === "subscribers" ? { publish: middleware(decoded), egress } : { egress }
       return () => Effect.succeed(hooks)
+    })
+  )
+
+/**
+ * Replaces the current loggers by ones whose messages, annotations and causes
+ * are masked: for the logs an application writes outside handlers (the bus
+ * already masks what its handlers log when the plugin is installed).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redaction } from "@eventfabric/plugins"
+ * const program = Effect.log("signed up a@example.com").pipe(Effect.provide(Redaction.layerLogger()))
+ * ```
+ * @since 0.2.0
+ */
+export const layerLogger = (config?: Config) =>
+  Layer.effect(
+    References.CurrentLoggers,
+    Effect.gen(function* () {
+      const redactor = yield* make(config)
+      const current = yield* References.CurrentLoggers
+      return new Set(Array.from(current, (l) => Egress.logger(redactor, l)))
     })
   )
