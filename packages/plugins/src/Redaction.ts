@@ -23,9 +23,13 @@
  * kept as they are.
  *
  * Two modes. `"subscribers"`: the publish middleware rewrites the payload, so
- * no subscriber ever sees a secret. `"egress"`: subscribers see the real
- * payload; what leaves the process (DLQ, audit log, logs, spans, transports)
- * goes through the `Redactor` service.
+ * no subscriber ever sees a secret. `"egress"` (the default): subscribers see
+ * the real payload. In both, installing the plugin makes its redactor the
+ * bus's egress (`bus.egress`), applied to everything that leaves the process:
+ * dead letters (any store), audit lines, `system.handler_error` payloads and
+ * rendered causes, span attributes and recorded failures, what handlers log,
+ * and transport messages. A dead letter is stored masked, so a retry from
+ * the DLQ delivers the masked envelope.
  *
  * @since 0.1.0
  */
@@ -199,9 +203,9 @@ export const middleware = (config: typeof Config.Type): Middleware.PublishMiddle
 }
 
 /**
- * The plugin. In `"subscribers"` mode it rewrites payloads at publish (place
- * it after Validation, before Dedup and Audit). In `"egress"` mode it installs
- * no middleware: provide `Redactor.layer(config)` to the egress points.
+ * The plugin: the bus's egress filter in both modes; in `"subscribers"` mode
+ * it also rewrites payloads at publish (place it after Validation, before
+ * Dedup and Audit).
  *
  * @example
  * ```ts

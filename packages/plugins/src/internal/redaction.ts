@@ -113,6 +113,8 @@ const entropy = (s: string): number => {
 const looksRandom = (s: string, minEntropy: number): boolean =>
   /[a-z]/.test(s) && /[A-Z]/.test(s) && /\d/.test(s) && entropy(s) >= minEntropy
 
+const secretWord = /pass|secret|token|key|auth/i
+
 /**
  * The pattern classes, applied in this order (specific before general: a
  * card number before a phone, a service-account email before an email, a URL
@@ -133,7 +135,7 @@ export const patternClasses: ReadonlyArray<PatternClass> = [
   {
     // `?password=…`, `&access_token=…`, `&X-Amz-Signature=…`: the value, up to the next `&` or `#`.
     name: "url_query_secret",
-    hint: (s) => s.includes("="),
+    hint: (s) => s.includes("=") && (s.includes("?") || s.includes("&") || s.includes(";")),
     regex:
       /[?&;]((?:password|passwd|pwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|auth_token|api_key|apikey|api-key|key|auth|signature|sig|x-amz-signature|x-amz-credential|x-amz-security-token|code)=)([^&#\s"'<>]+)/gi,
     group: 2
@@ -150,7 +152,7 @@ export const patternClasses: ReadonlyArray<PatternClass> = [
     // A secret written as an assignment inside free text or embedded JSON: `password: hunter2`,
     // `api_key=…`, `"token":"…"`.
     name: "assigned_secret",
-    hint: (s) => s.includes("=") || s.includes(":"),
+    hint: (s) => (s.includes("=") || s.includes(":")) && secretWord.test(s),
     regex:
       /\b((?:password|passwd|passphrase|secret|client_secret|secret_key|token|access_token|refresh_token|auth_token|api[_-]?key|private[_-]?key|authorization)["']?\s*[:=]\s*["']?)(?!\[REDACTED|(?:Bearer|Basic|Token)\s)([^\s"',;&}\]]{3,})/gi,
     group: 2,
