@@ -6,6 +6,7 @@
  */
 import { Config, ConfigProvider, Context, Effect, Layer, type Scope, type Stream } from "effect"
 import type { Outcome } from "./Delivery.ts"
+import type * as Egress from "./Egress.ts"
 import type { Envelope } from "./Envelope.ts"
 import type { InvalidOptions, PublishError } from "./Errors.ts"
 import type { Definition, Payload } from "./Event.ts"
@@ -113,6 +114,8 @@ export class EventBus extends Context.Service<
     readonly stats: Effect.Effect<Stats>
     /** Waits until lanes and mailboxes are empty and no handler runs. */
     readonly drain: Effect.Effect<void>
+    /** What sinks outside the bus (transports) apply before anything leaves the process. */
+    readonly egress: Egress.Egress
     /** Re-tunes the bus while it runs. */
     readonly configure: (options: {
       readonly maxConcurrentHandlers?: number | undefined

@@ -5,6 +5,7 @@
  */
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import type { Delivery, DeliveryError, Outcome } from "./Delivery.ts"
+import type { Egress } from "./Egress.ts"
 import type * as EnvelopeModule from "./Envelope.ts"
 import type { Envelope } from "./Envelope.ts"
 import type { PublishError } from "./Errors.ts"
@@ -42,6 +43,12 @@ export interface BusHandle {
     envelope: Envelope
   ) => Effect.Effect<Outcome, PublishError | NoSubscription>
   readonly stats: Effect.Effect<Stats>
+  /**
+   * What every sink applies before anything leaves the process: the egress
+   * filters of all installed plugins, in order (read it when writing, not at
+   * install: plugins installed later contribute too).
+   */
+  readonly egress: Egress
 }
 
 /**
@@ -71,6 +78,12 @@ export interface Hooks {
   readonly undelivered?: ((delivery: Delivery, error: DeliveryError) => Effect.Effect<string | undefined>) | undefined
   /** Runs at shutdown once the bus has drained, before what is left is interrupted (a final flush). */
   readonly afterDrain?: Effect.Effect<void> | undefined
+  /**
+   * Masks what leaves the process (the Redaction plugin). The bus applies it
+   * to `system.handler_error` reports and to the loggers its handlers log
+   * through; sinks (DLQ, audit, spans, transports) read it as `bus.egress`.
+   */
+  readonly egress?: Egress | undefined
 }
 
 /**

@@ -110,13 +110,14 @@ export const plugin = (config: Config) =>
       const path = `${decoded.directory.replace(/\/+$/, "")}/${decoded.file ?? "events.jsonl"}`
       const maxBytes = decoded.maxBytes ?? 10 * 1024 * 1024
       const backups = decoded.backups ?? 5
-      const redact = Option.match(redactor, {
-        onNone: () => (e: Envelope.Envelope) => e,
-        onSome: (r) => (e: Envelope.Envelope) => r.redact(e)
-      })
-
-      return (_bus: Plugin.BusHandle) =>
+      return (bus: Plugin.BusHandle) =>
         Effect.gen(function* () {
+          // A Redactor provided to the plugin wins; otherwise the bus's egress
+          // (the Redaction plugin's, when installed), read at each write.
+          const redact = Option.match(redactor, {
+            onNone: () => (e: Envelope.Envelope) => bus.egress.envelope(e),
+            onSome: (r) => (e: Envelope.Envelope) => r.redact(e)
+          })
           yield* fs.makeDirectory(decoded.directory, { recursive: true }).pipe(Effect.orDie)
           let size = yield* fs.stat(path).pipe(
             Effect.map((info) => Number(info.size)),

@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import type { Errors, Middleware } from "@eventfabric/core"
-import { Delivery, Options, Plugin } from "@eventfabric/core"
+import { Delivery, Egress, Options, Plugin } from "@eventfabric/core"
 import { Cause, Clock, Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import { DeadLetterStore, type Entry, type Filter, Reason, type StoreStats } from "./DeadLetterStore.ts"
 import { CurrentAttempt } from "./internal/attempts.ts"
@@ -194,12 +194,15 @@ export class DeadLetterQueue extends Context.Service<
         const now = yield* Clock.currentTimeMillis
         const id = entryId(delivery.subscription.name, delivery.envelope.id)
         const previous = yield* store.get(id)
+        // A dead letter leaves the delivery path: it is stored, listed and shown
+        // through the bus's egress (masked when the Redaction plugin is installed).
+        const egress = bus?.egress ?? Egress.none
         const entry: Entry = {
           id,
-          envelope: delivery.envelope,
+          envelope: egress.envelope(delivery.envelope),
           subscription: delivery.subscription.name,
           reason: error._tag,
-          cause: render(error),
+          cause: egress.string(render(error)),
           attempts: options?.attempts ?? delivery.envelope.attempt,
           firstFailureAt: Option.isSome(previous)
             ? previous.value.firstFailureAt

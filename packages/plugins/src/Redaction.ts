@@ -5,12 +5,16 @@
  *   `authorization`, `cookie`, `ssn`, `cvv`, …), compared case-, `-`- and
  *   `_`-insensitively, plus keys ending in `password`, `secret`, `token`,
  *   `apikey` or `privatekey`. The whole value is masked.
- * - By pattern, inside any string: 23 classes (emails, phones US /
+ * - By pattern, inside any string: 26 classes (emails, phones US /
  *   international / E.164, IPv4, IPv6, AWS key ids, secrets and ARNs, GCP API
  *   keys and service accounts, PEM private keys, JWTs, GitHub, GitLab, Slack
  *   and Stripe tokens, Slack webhooks, Bearer/Basic credentials, long base64
- *   secrets, passwords in URLs, Luhn-checked card numbers, US SSNs). Only the
- *   match is masked: `"mail a@b.io"` becomes `"mail [REDACTED:email]"`.
+ *   secrets, passwords in URLs, secrets in URL query strings and connection
+ *   strings, `key: value` assignments of secrets in free text, Luhn-checked
+ *   card numbers, US SSNs). Only the match is masked: `"mail a@b.io"` becomes
+ *   `"mail [REDACTED:email]"`.
+ * - A string that holds a JSON object or array is parsed and walked like a
+ *   payload (keys included), then written back.
  * - `Redacted` values (fields typed `Schema.Redacted`) are always masked.
  *
  * The walk is deep, copy-on-write (an untouched payload is returned as is),
@@ -19,14 +23,18 @@
  * kept as they are.
  *
  * Two modes. `"subscribers"`: the publish middleware rewrites the payload, so
- * no subscriber ever sees a secret. `"egress"`: subscribers see the real
- * payload; what leaves the process (DLQ, audit log, logs, spans, transports)
- * goes through the `Redactor` service.
+ * no subscriber ever sees a secret. `"egress"` (the default): subscribers see
+ * the real payload. In both, installing the plugin makes its redactor the
+ * bus's egress (`bus.egress`), applied to everything that leaves the process:
+ * dead letters (any store), audit lines, `system.handler_error` payloads and
+ * rendered causes, span attributes and recorded failures, what handlers log,
+ * and transport messages. A dead letter is stored masked, so a retry from
+ * the DLQ delivers the masked envelope.
  *
  * @since 0.1.0
  */
-import { type Envelope, type Middleware, Options, Plugin } from "@eventfabric/core"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Egress, type Envelope, type Middleware, Options, Plugin } from "@eventfabric/core"
+import { Context, Effect, Layer, References, Schema } from "effect"
 import * as internal from "./internal/redaction.ts"
 
 /**
@@ -93,7 +101,7 @@ export const classes: ReadonlyArray<string> = internal.patternClasses.map((c) =>
  *
  * @since 0.1.0
  */
-export interface RedactorShape {
+export interface RedactorShape extends Egress.Egress {
   /** The envelope with payload and headers masked. Untouched parts keep their identity. */
   readonly redact: <A>(envelope: Envelope.Envelope<A>) => Envelope.Envelope<A>
   /** Masks any value (deep). */
@@ -113,13 +121,23 @@ const makeUnsafe = (config: typeof Config.Type, keepRedactedType: boolean): Reda
     disabled: config.disable ?? [],
     keepRedactedType
   })
+  const text = (s: string | undefined) => (s === undefined ? s : engine.string(s))
+  // Payload, headers and the free-text fields a publisher fills (`source`, `correlationId`): ids the
+  // bus makes (`id`, `causationId`, `traceparent`) hold no user data and are left as they are.
   const redact = <A>(envelope: Envelope.Envelope<A>): Envelope.Envelope<A> => {
     const payload = engine.value(envelope.payload) as A
     const headers =
       envelope.headers === undefined ? undefined : (engine.value(envelope.headers) as Record<string, string>)
-    return payload === envelope.payload && headers === envelope.headers ? envelope : { ...envelope, payload, headers }
+    const source = text(envelope.source)
+    const correlationId = text(envelope.correlationId)
+    return payload === envelope.payload &&
+      headers === envelope.headers &&
+      source === envelope.source &&
+      correlationId === envelope.correlationId
+      ? envelope
+      : { ...envelope, payload, headers, source, correlationId }
   }
-  return { redact, value: engine.value, string: engine.string }
+  return { redact, envelope: redact, value: engine.value, string: engine.string }
 }
 
 /**
@@ -185,9 +203,9 @@ export const middleware = (config: typeof Config.Type): Middleware.PublishMiddle
 }
 
 /**
- * The plugin. In `"subscribers"` mode it rewrites payloads at publish (place
- * it after Validation, before Dedup and Audit). In `"egress"` mode it installs
- * no middleware: provide `Redactor.layer(config)` to the egress points.
+ * The plugin: the bus's egress filter in both modes; in `"subscribers"` mode
+ * it also rewrites payloads at publish (place it after Validation, before
+ * Dedup and Audit).
  *
  * @example
  * ```ts
@@ -203,7 +221,32 @@ export const plugin = (config?: Config) =>
   Plugin.make(
     "redaction",
     Effect.map(Options.decode(Config, "Redaction", config), (decoded) => {
-      const hooks: Plugin.Hooks = (decoded.mode ?? "egress") === "subscribers" ? { publish: middleware(decoded) } : {}
+      const egress = makeUnsafe(decoded, false)
+      const hooks: Plugin.Hooks =
+        (decoded.mode ?? "egress") === "subscribers" ? { publish: middleware(decoded), egress } : { egress }
       return () => Effect.succeed(hooks)
+    })
+  )
+
+/**
+ * Replaces the current loggers by ones whose messages, annotations and causes
+ * are masked: for the logs an application writes outside handlers (the bus
+ * already masks what its handlers log when the plugin is installed).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Redaction } from "@eventfabric/plugins"
+ * const program = Effect.log("signed up a@example.com").pipe(Effect.provide(Redaction.layerLogger()))
+ * ```
+ * @since 0.2.0
+ */
+export const layerLogger = (config?: Config) =>
+  Layer.effect(
+    References.CurrentLoggers,
+    Effect.gen(function* () {
+      const redactor = yield* make(config)
+      const current = yield* References.CurrentLoggers
+      return new Set(Array.from(current, (l) => Egress.logger(redactor, l)))
     })
   )

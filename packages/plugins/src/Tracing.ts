@@ -18,8 +18,8 @@
  *
  * @since 0.1.0
  */
-import { type Envelope, type Middleware, Options, Plugin } from "@eventfabric/core"
-import { Context, Effect, Schema, Tracer } from "effect"
+import { Egress, type Envelope, type Middleware, Options, Plugin } from "@eventfabric/core"
+import { Cause, Context, Effect, Schema, Tracer } from "effect"
 
 /**
  * The config.
@@ -107,6 +107,30 @@ const correlate = (envelope: Envelope.Envelope, cause: Envelope.Envelope | undef
 }
 
 /**
+ * Runs `self` in a span whose recorded failure passes through egress (a
+ * rendered cause echoes the payload), while the caller still gets the real
+ * cause. Costs nothing on success.
+ */
+const spanned = <A, E, R>(
+  egress: () => Egress.Egress,
+  name: string,
+  options: Tracer.SpanOptions,
+  self: (span: Tracer.Span) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    let real: Cause.Cause<E> | undefined
+    const inner = (span: Tracer.Span) =>
+      Effect.catchCause(self(span), (cause) => {
+        real = cause
+        if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
+        const text = Cause.pretty(cause)
+        const masked = egress().string(text)
+        return masked === text ? Effect.failCause(cause) : Effect.die(masked)
+      })
+    return Effect.catchCause(Effect.useSpan(name, options, inner), (cause) => Effect.failCause(real ?? cause))
+  })
+
+/**
  * The publish middleware: span, `traceparent`, correlation.
  *
  * @example
@@ -116,7 +140,10 @@ const correlate = (envelope: Envelope.Envelope, cause: Envelope.Envelope | undef
  * ```
  * @since 0.1.0
  */
-export const publishMiddleware = (config: typeof Config.Type): Middleware.PublishMiddleware => {
+export const publishMiddleware = (
+  config: typeof Config.Type,
+  egress: () => Egress.Egress = () => Egress.none
+): Middleware.PublishMiddleware => {
   const prefix = config.prefix ?? "eventfabric"
   const spans = config.publish ?? true
   const correlation = config.correlation ?? true
@@ -125,7 +152,8 @@ export const publishMiddleware = (config: typeof Config.Type): Middleware.Publis
       const correlated = correlation ? correlate(envelope, cause) : envelope
       if (!spans) return next(correlated, definition)
       const remote = parseTraceparent(envelope.traceparent)
-      return Effect.useSpan(
+      return spanned(
+        egress,
         `${prefix}.publish ${envelope.type}`,
         {
           kind: "producer",
@@ -138,7 +166,7 @@ export const publishMiddleware = (config: typeof Config.Type): Middleware.Publis
             "eventfabric.lane": envelope.priority,
             ...(correlated.correlationId === undefined
               ? {}
-              : { "eventfabric.correlation_id": correlated.correlationId }),
+              : { "eventfabric.correlation_id": egress().string(correlated.correlationId) }),
             ...(correlated.causationId === undefined ? {} : { "eventfabric.causation_id": correlated.causationId })
           }
         },
@@ -162,7 +190,10 @@ export const publishMiddleware = (config: typeof Config.Type): Middleware.Publis
  * ```
  * @since 0.1.0
  */
-export const deliveryMiddleware = (config: typeof Config.Type): Middleware.DeliveryMiddleware => {
+export const deliveryMiddleware = (
+  config: typeof Config.Type,
+  egress: () => Egress.Egress = () => Egress.none
+): Middleware.DeliveryMiddleware => {
   const prefix = config.prefix ?? "eventfabric"
   const spans = config.delivery ?? true
   return (next) => (delivery) => {
@@ -170,20 +201,25 @@ export const deliveryMiddleware = (config: typeof Config.Type): Middleware.Deliv
     const run = Effect.provideService(next(delivery), CurrentEnvelope, envelope)
     if (!spans) return run
     const parent = parseTraceparent(envelope.traceparent)
-    return Effect.withSpan(run, `${prefix}.deliver ${envelope.type}`, {
-      kind: "consumer",
-      ...(parent === undefined ? { root: true } : { parent }),
-      attributes: {
-        "messaging.system": "eventfabric",
-        "messaging.operation.type": "process",
-        "messaging.destination.name": envelope.type,
-        "messaging.message.id": envelope.id,
-        "messaging.consumer.group.name": delivery.subscription.name,
-        "eventfabric.subscription": delivery.subscription.name,
-        "eventfabric.attempt": envelope.attempt,
-        "eventfabric.lane": envelope.priority
-      }
-    })
+    return spanned(
+      egress,
+      `${prefix}.deliver ${envelope.type}`,
+      {
+        kind: "consumer",
+        ...(parent === undefined ? { root: true } : { parent }),
+        attributes: {
+          "messaging.system": "eventfabric",
+          "messaging.operation.type": "process",
+          "messaging.destination.name": envelope.type,
+          "messaging.message.id": envelope.id,
+          "messaging.consumer.group.name": delivery.subscription.name,
+          "eventfabric.subscription": delivery.subscription.name,
+          "eventfabric.attempt": envelope.attempt,
+          "eventfabric.lane": envelope.priority
+        }
+      },
+      (span) => Effect.withParentSpan(run, span)
+    )
   }
 }
 
@@ -207,7 +243,11 @@ export const plugin = (config?: Config) =>
   Plugin.make(
     "tracing",
     Effect.map(Options.decode(Config, "Tracing", config), (decoded) => {
-      const hooks: Plugin.Hooks = { publish: publishMiddleware(decoded), delivery: deliveryMiddleware(decoded) }
-      return () => Effect.succeed(hooks)
+      // The correlation id is the publisher's text: it leaves in span attributes through the bus's egress.
+      return (bus: Plugin.BusHandle) =>
+        Effect.succeed<Plugin.Hooks>({
+          publish: publishMiddleware(decoded, () => bus.egress),
+          delivery: deliveryMiddleware(decoded, () => bus.egress)
+        })
     })
   )

@@ -16,7 +16,7 @@ const pem = [
 const positives: Record<string, ReadonlyArray<string>> = {
   email: ["alice.smith+tag@example.co.uk", "bob@mail.example.com"],
   phone_us: ["(415) 555-2671", "415-555-2671", "415.555.2671", "+1 415 555 2671"],
-  phone_international: ["+44 20 7946 0958", "+33 1 23 45 67 89", "+49-30-1234-5678"],
+  phone_international: ["+44 20 7946 0958", "+33 1 23 45 67 89", "+49-30-1234-5678", "+49 30 901820"],
   phone_e164: ["+14155552671", "+442079460958"],
   ipv4: ["192.168.1.20", "10.0.0.1", "8.8.8.8"],
   ipv6: ["2001:0db8:85a3:0000:0000:8a2e:0370:7334", "2001:db8::ff00:42:8329", "fe80::1ff:fe23:4567:890a", "::1"],
@@ -39,6 +39,12 @@ const positives: Record<string, ReadonlyArray<string>> = {
   bearer: ["Bearer abc123def456ghi789", "Basic dXNlcjpwYXNzd29yZA=="],
   base64_secret: ["q8Zr3Vn5Lx2Kp7Wt9Bh4Jd6Fs1Gm0Yc3Ue8Ri5Oa2Nz7Xv4Q="],
   url_password: ["postgres://admin:s3cr3t-pw@db.internal:5432/app", "https://user:hunter2@example.com/x"],
+  url_query_secret: ["https://api.example.com/login?user=al&password=hunter2", "/cb?code=4/0AbCdEf&state=x"],
+  connection_string_secret: [
+    "Server=db;Database=app;User Id=sa;Password=Pa55 word!;",
+    "AccountName=acct;AccountKey=Zm9vYmFy=="
+  ],
+  assigned_secret: ["password: hunter2", "api_key=k-1234567", '{"token":"abc123xyz"}'],
   credit_card: ["4111 1111 1111 1111", "5500-0000-0000-0004", "378282246310005", "4242424242424242"],
   ssn: ["123-45-6789", "078-05-1120"]
 }
@@ -70,6 +76,9 @@ const negatives: Record<string, ReadonlyArray<string>> = {
     "order_2026_01_15_customer_00001234_line_items_total"
   ],
   url_password: ["https://example.com/path?q=1", "https://example.com:8443/x", "mailto:someone"],
+  url_query_secret: ["https://example.com/orders?page=2&sort=asc", "/search?q=password+reset"],
+  connection_string_secret: ["Server=db;Database=app;Trusted_Connection=True;", "a=1; b=2"],
+  assigned_secret: ["reset your password: see the docs", "token: [REDACTED]", "the secret ingredient"],
   credit_card: ["4111 1111 1111 1112", "1234567890123456", "1736937630123"],
   ssn: ["000-12-3456", "666-12-3456", "123-00-4567"]
 }

@@ -4,6 +4,7 @@
  */
 import { Clock, Context, Deferred, Duration, Effect, Exit, Fiber, Latch, Queue, type Scope, Stream } from "effect"
 import type { Outcome, SubscriptionInfo } from "../Delivery.ts"
+import * as Egress from "../Egress.ts"
 import { type Envelope, make as makeEnvelopeAt } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidOptions, type PublishError } from "../Errors.ts"
 import { type Definition, HandlerFailed, type Payload, type Priority } from "../Event.ts"
@@ -103,6 +104,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   let deliveryMiddleware: ReadonlyArray<(next: Deliver) => Deliver> = []
   let undelivered: Undelivered | undefined
   let afterDrain: ReadonlyArray<Effect.Effect<void>> = []
+  let egress: Egress.Egress = Egress.none
 
   // ---- accounting -------------------------------------------------------
 
@@ -154,15 +156,17 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   // `system.handler_error` subscriber must not feed itself.
   const reportFailure = (info: SubscriptionInfo, envelope: Envelope, outcome: Outcome) => {
     const error = outcome.error!
+    // The rendered cause often echoes the payload: it leaves through egress.
     const payload = {
       subscription: info.name,
       eventId: envelope.id,
       eventType: envelope.type,
       reason: error._tag,
       attempt: envelope.attempt,
-      cause: error.message
+      cause: egress.string(error.message)
     }
-    const options = { causationId: envelope.id, correlationId: envelope.correlationId ?? envelope.id }
+    const correlationId = envelope.correlationId === undefined ? envelope.id : egress.string(envelope.correlationId)
+    const options = { causationId: envelope.id, correlationId }
     // Fast path, no admission middleware and room on the lane: enqueue here.
     // A slow subscriber can overflow thousands of times a second, and a fiber
     // per report made those reports the other subscriptions' latency.
@@ -423,7 +427,8 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
         handler: run,
         deliver: deliveryMiddleware.length === 0 ? undefined : compose(deliveryMiddleware, invoke(run)),
         undelivered,
-        context: (yield* Effect.context<R>()) as Context.Context<never>,
+        // Handlers log through the bus's egress: a payload they log is masked.
+        context: Egress.withLoggers(yield* Effect.context<R>(), egress) as Context.Context<never>,
         host
       })
       yield* Effect.addFinalizer(() => unsubscribe(sub))
@@ -539,13 +544,21 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   })
   yield* Effect.addFinalizer(() => shutdown)
 
-  const handle: BusHandle = { publish, redeliver, stats }
+  const handle: BusHandle = {
+    publish,
+    redeliver,
+    stats,
+    get egress() {
+      return egress
+    }
+  }
   // Installed after the shutdown finalizer, so plugin finalizers (batch
   // flushes) run first, while the bus still delivers.
   const hooks = yield* Effect.forEach(installed, (plugin) => plugin.install(handle))
   const publishMiddleware = hooks.flatMap((h) => (h.publish ? [h.publish] : []))
   deliveryMiddleware = hooks.flatMap((h) => (h.delivery ? [h.delivery] : []))
   afterDrain = hooks.flatMap((h) => (h.afterDrain ? [h.afterDrain] : []))
+  egress = Egress.all(hooks.flatMap((h) => (h.egress ? [h.egress] : [])))
   const undeliveredHooks = hooks.flatMap((h) => (h.undelivered ? [h.undelivered] : []))
   if (undeliveredHooks.length > 0) {
     // The first hook that stores the delivery wins.
@@ -562,6 +575,9 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   if (publishMiddleware.length > 0) publishChain = compose(publishMiddleware, innermost)
 
   return {
+    get egress() {
+      return egress
+    },
     publish,
     publishAndWait,
     subscribe,

@@ -113,6 +113,8 @@ const entropy = (s: string): number => {
 const looksRandom = (s: string, minEntropy: number): boolean =>
   /[a-z]/.test(s) && /[A-Z]/.test(s) && /\d/.test(s) && entropy(s) >= minEntropy
 
+const secretWord = /pass|secret|token|key|auth/i
+
 /**
  * The pattern classes, applied in this order (specific before general: a
  * card number before a phone, a service-account email before an email, a URL
@@ -129,6 +131,34 @@ export const patternClasses: ReadonlyArray<PatternClass> = [
     hint: (s) => s.includes("://") && s.includes("@"),
     regex: /\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@]+:([^\s@/]+)@/g,
     group: 1
+  },
+  {
+    // `?password=…`, `&access_token=…`, `&X-Amz-Signature=…`: the value, up to the next `&` or `#`.
+    name: "url_query_secret",
+    hint: (s) => s.includes("=") && (s.includes("?") || s.includes("&") || s.includes(";")),
+    regex:
+      /[?&;]((?:password|passwd|pwd|pass|secret|client_secret|token|access_token|refresh_token|id_token|auth_token|api_key|apikey|api-key|key|auth|signature|sig|x-amz-signature|x-amz-credential|x-amz-security-token|code)=)([^&#\s"'<>]+)/gi,
+    group: 2
+  },
+  {
+    // ADO.NET / ODBC / Azure connection strings: `Password=…;`, `AccountKey=…;` (a value may hold spaces).
+    name: "connection_string_secret",
+    hint: (s) => s.includes("=") && s.includes(";"),
+    regex:
+      /(?:^|[;\s"'])((?:password|pwd|passwd|accountkey|sharedaccesskey|sharedaccesssignature|clientsecret)\s*=\s*)([^;"'\n]+(?=;)|[^;"'\s]+)/gi,
+    group: 2
+  },
+  {
+    // A secret written as an assignment inside free text or embedded JSON: `password: hunter2`,
+    // `api_key=…`, `"token":"…"`.
+    name: "assigned_secret",
+    hint: (s) => (s.includes("=") || s.includes(":")) && secretWord.test(s),
+    regex:
+      /\b((?:password|passwd|passphrase|secret|client_secret|secret_key|token|access_token|refresh_token|auth_token|api[_-]?key|private[_-]?key|authorization)["']?\s*[:=]\s*["']?)(?!\[REDACTED|(?:Bearer|Basic|Token)\s)([^\s"',;&}\]]{3,})/gi,
+    group: 2,
+    // Prose says "reset your password: see the docs"; a secret after a bare colon has a digit or a
+    // symbol in it. After `=` or a quote (`"token":"…"`) any value counts.
+    validate: (match) => /[="']/.test(match) || /[^A-Za-z]/.test(match.slice(match.indexOf(":") + 1).trim())
   },
   {
     name: "jwt",
@@ -211,7 +241,12 @@ export const patternClasses: ReadonlyArray<PatternClass> = [
   {
     name: "phone_international",
     hint: (s, digits) => digits >= 6 && s.includes("+"),
-    regex: /(?<![\w+])\+[1-9]\d{0,2}[ .-]\(?\d{1,4}\)?(?:[ .-]\d{2,4}){2,4}\b/g
+    // Groups of 2 to 8 digits after the country code (`+49 30 901820`, `+44 20 7946 0958`), 7 to 15 digits in all.
+    regex: /(?<![\w+])\+[1-9]\d{0,2}[ .-]\(?\d{1,4}\)?(?:[ .-]\d{2,8}){1,4}\b/g,
+    validate: (s) => {
+      const digits = s.replace(/\D/g, "").length
+      return digits >= 7 && digits <= 15
+    }
   },
   {
     name: "ipv4",
@@ -290,8 +325,11 @@ export const makeEngine = (options: EngineOptions): Engine => {
       out = out.replace(c.regex, (match: string, ...groups: Array<unknown>) => {
         if (c.validate !== undefined && !c.validate(match)) return match
         if (c.group === undefined) return mask
+        // The secret is the match's last part (`user:PW@`, `Bearer TOKEN`, `key=VALUE`): splice it
+        // from the end, so a key that repeats the value (`pwd=pwd`) keeps its name.
         const part = groups[c.group - 1] as string
-        return match.replace(part, mask)
+        const at = match.lastIndexOf(part)
+        return match.slice(0, at) + mask + match.slice(at + part.length)
       })
     }
     return out
@@ -300,8 +338,28 @@ export const makeEngine = (options: EngineOptions): Engine => {
   const maskWhole = (u: unknown): unknown =>
     Redacted.isRedacted(u) && options.keepRedactedType ? redactedMask : u === undefined || u === null ? u : options.mask
 
+  // A string that holds a JSON object or array (a serialised body, a queued job) is parsed and
+  // walked like a payload, so its keys are masked too, then written back.
+  const embeddedJson = (s: string, depth: number, seen: Set<object>): string | undefined => {
+    const first = s.charCodeAt(0)
+    if ((first !== 123 && first !== 91) || s.length > 1_000_000) return undefined
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(s)
+    } catch {
+      return undefined
+    }
+    if (typeof parsed !== "object" || parsed === null) return undefined
+    const walked = walk(parsed, depth + 1, seen)
+    return walked === parsed ? s : JSON.stringify(walked)
+  }
+
   const walk = (u: unknown, depth: number, seen: Set<object>): unknown => {
-    if (typeof u === "string") return classes.length === 0 ? u : string(u)
+    if (typeof u === "string") {
+      const json = options.keys ? embeddedJson(u, depth, seen) : undefined
+      if (json !== undefined) return json
+      return classes.length === 0 ? u : string(u)
+    }
     if (typeof u !== "object" || u === null) return u
     if (Redacted.isRedacted(u)) return options.keepRedactedType ? redactedMask : options.mask
     if (seen.has(u)) return CIRCULAR
