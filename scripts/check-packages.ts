@@ -157,7 +157,11 @@ const nodes = requested.flatMap((wanted) => {
   const dir = join(app, `node-${wanted}`)
   mkdirSync(dir)
   try {
-    run("npm", ["install", "--prefix", dir, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", `node@${wanted}`], app)
+    run(
+      "npm",
+      ["install", "--prefix", dir, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", `node@${wanted}`],
+      app
+    )
     return [join(dir, "node_modules", "node", "bin", "node")]
   } catch (error) {
     failures.push(`fetch Node ${wanted}`)
