@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { EventBus } from "@eventfabric/core"
 import { DeadLetter, DeadLetterStore } from "@eventfabric/plugins"
-import { Effect, Layer, type Scope } from "effect"
+import { type Duration, Effect, Layer, type Scope } from "effect"
 import { NatsConnection, type NatsOptions, NatsTransport } from "../src/index.ts"
 import { ENV_URL } from "./server.ts"
 
@@ -28,7 +28,7 @@ export const deleteStream = (stream: string, url = NATS_URL!) =>
 /** Runs `self` with a unique stream, deleting it afterwards, within `limit`. */
 export const withStream = <A, E, R>(
   self: (names: ReturnType<typeof unique>) => Effect.Effect<A, E, R>,
-  limit = "20 seconds" as const
+  limit: Duration.Input = "20 seconds"
 ) => {
   const names = unique()
   return self(names).pipe(Effect.timeout(limit), Effect.scoped, Effect.ensuring(deleteStream(names.stream)))
