@@ -16,6 +16,7 @@ import type { Resolved } from "../TransportOptions.ts"
 import { retryForever } from "./backoff.ts"
 import type { Codec } from "./codec.ts"
 import * as Dedup from "./dedup.ts"
+import * as Loss from "./loss.ts"
 import { errorMessage, field, parseAutoclaim, parseRead, type StreamEntry, unavailable } from "./redis.ts"
 import type { Counters } from "./stats.ts"
 
@@ -63,6 +64,13 @@ export const start = Effect.fnUntraced(function* (
     { discard: true }
   ).pipe(Effect.mapError(unavailable("XGROUP CREATE")))
   yield* ensureGroups
+  const loss = Loss.make(redis, keys, group, counters, bus)
+  yield* Effect.ignore(loss.remember)
+  /** Loss found: report it, then make the groups again so consuming goes on. */
+  const checkLoss = Effect.flatMap(
+    Effect.orElseSucceed(loss.check, () => false),
+    (lost) => (lost ? Effect.ignore(ensureGroups) : Effect.void)
+  )
 
   const maxInFlight = options.maxInFlight
   const fibers = yield* FiberSet.make<void, never>()
@@ -324,7 +332,8 @@ export const start = Effect.fnUntraced(function* (
         )}`
       )
       yield* Effect.sleep(wait)
-      // A restarted Redis without persistence lost the groups: make them again.
+      // A restarted Redis without persistence lost the groups: report it, make them again.
+      yield* checkLoss
       yield* Effect.ignore(ensureGroups)
     }
   })
@@ -367,6 +376,7 @@ export const start = Effect.fnUntraced(function* (
 
   const claimer = Effect.forever(
     Effect.sleep(options.claimInterval).pipe(
+      Effect.andThen(checkLoss),
       Effect.andThen(Effect.forEach(keys, claimStream, { discard: true })),
       Effect.catchCause((cause) =>
         Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.logWarning("XAUTOCLAIM failed", cause)
