@@ -185,7 +185,23 @@ const runOnce = async (name: string, mode: "closed" | "paced"): Promise<Row> => 
       consumersCpuUs: +(reports.reduce((s, r) => s + r.cpuUs, 0) / events).toFixed(2)
     }
   } finally {
-    for (const c of all) if (c.proc.exitCode === null) c.proc.kill("SIGKILL")
+    // Children exit by themselves after reporting (so --cpu-prof profiles get written); bounded.
+    await Promise.all(
+      all.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.proc.exitCode !== null) return resolve()
+            const timer = setTimeout(() => {
+              c.proc.kill("SIGKILL")
+              resolve()
+            }, 3_000)
+            c.proc.once("exit", () => {
+              clearTimeout(timer)
+              resolve()
+            })
+          })
+      )
+    )
     await impl.teardown(ns).catch(() => {})
   }
 }
