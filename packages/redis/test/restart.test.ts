@@ -92,6 +92,29 @@ describe.skipIf(skip || binary === undefined)("RedisTransport across a Redis res
     }).pipe(Effect.timeout("20 seconds"), Effect.scoped)
   )
 
+  it.live("with RDB snapshots only: a restart that kept the stream and group is still reported (ServerRestarted)", () =>
+    Effect.gen(function* () {
+      const s = yield* server()
+      const losses: Array<typeof Transport.DataLost.payload.Type> = []
+      const seen = new Set<string>()
+      const n = yield* node(s, {}, (bus) =>
+        Effect.gen(function* () {
+          yield* bus.subscribe(Transport.DataLost, (e) => Effect.sync(() => losses.push(e.payload)))
+          yield* bus.subscribe(OrderPlaced, (e) => Effect.sync(() => seen.add(e.id)))
+        })
+      )
+      const acked = new Set<string>()
+      yield* publishRetrying(n.transport, 0, 50, acked)
+      yield* n.redis.send("SAVE") // the snapshot a restart loads: stream and group kept
+      yield* Effect.promise(() => s.stop("SIGKILL"))
+      yield* Effect.promise(() => s.start())
+      yield* waitUntil(Effect.sync(() => losses.length > 0))
+      expect(losses.map((l) => l.reason)).toEqual(["ServerRestarted"])
+      yield* publishRetrying(n.transport, 50, 10, acked)
+      yield* waitUntil(Effect.sync(() => [...acked].every((id) => seen.has(id))))
+    }).pipe(Effect.timeout("20 seconds"), Effect.scoped)
+  )
+
   it.live(
     "with AOF (appendfsync always): a crash loses no acknowledged publish; redeliveries are duplicates, handled once by an idempotent effect keyed by the envelope id",
     () =>
