@@ -116,7 +116,7 @@ const decodeFast = (
     typeof e.publishedAt !== "number" ||
     !Number.isFinite(e.publishedAt) ||
     typeof e.attempt !== "number" ||
-    !Number.isInteger(e.attempt) ||
+    !Number.isSafeInteger(e.attempt) ||
     e.attempt < 1 ||
     !optionalString(e.source) ||
     !optionalString(e.correlationId) ||
