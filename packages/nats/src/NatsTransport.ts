@@ -203,7 +203,8 @@ export const make = Effect.fnUntraced(function* (options: NatsOptions.NatsOption
   }
   const connection = yield* NatsConnection
   const { stream, subjectPrefix } = resolved
-  yield* Effect.tryPromise({
+  // Also run by the consumer when it finds the stream gone (a server restart with memory storage).
+  const ensureStream = Effect.tryPromise({
     try: async () => {
       try {
         await connection.jsm.streams.info(stream)
@@ -226,6 +227,7 @@ export const make = Effect.fnUntraced(function* (options: NatsOptions.NatsOption
         ? new StreamMissingError({ stream, message: `stream ${stream} does not exist (createStream is false)` })
         : new NatsUnavailableError({ operation: "stream", message: messageOf(error) })
   })
+  yield* ensureStream
 
   const counters = Transport.makeCounters()
   const routes = new Map(
@@ -246,7 +248,7 @@ export const make = Effect.fnUntraced(function* (options: NatsOptions.NatsOption
     const group = resolved.group
     if (group === undefined) return invalid(`Expected a consumer group to consume\n  at ["group"]`)
     if (consumed.length === 0) return invalid(`Expected patterns matching at least one definition\n  at ["consume"]`)
-    return Consumer.start(connection, { ...resolved, group }, consumed, filter, counters)
+    return Consumer.start(connection, { ...resolved, group }, consumed, filter, counters, ensureStream)
   })
 
   const publisher = Publisher.make(connection, resolved, routes, counters)

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
+import { Transport } from "@eventfabric/transport"
 import { Deferred, Effect, Schedule } from "effect"
 import { definitions, NATS_URL, OrderPlaced, skip, startNode, waitUntil, withStream } from "./fixtures.ts"
 import { natsBinary, startNats } from "./server.ts"
@@ -103,5 +104,39 @@ describe.skipIf(skip)("NatsTransport across processes and restarts", () => {
         yield* waitUntil(Effect.sync(() => replayed.size === acked.size))
         expect([...acked].every((id) => replayed.has(id))).toBe(true)
       }).pipe(Effect.timeout("25 seconds"), Effect.scoped)
+  )
+
+  it.live.skipIf(binary === undefined)(
+    "a restart with memory storage: the lost stream is reported as a DataLost event and counted, and consuming goes on",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* Effect.acquireRelease(
+          Effect.promise(() => startNats(binary!)),
+          (s) => Effect.promise(() => s.dispose())
+        )
+        const names = { stream: "VOLATILE", subjectPrefix: "volatile" }
+        const losses: Array<typeof Transport.DataLost.payload.Type> = []
+        const seen = new Set<string>()
+        const node = yield* startNode(
+          { definitions, ...names, storage: "memory", group: "billing", ackWait: "600 millis" },
+          (bus) =>
+            Effect.gen(function* () {
+              yield* bus.subscribe(Transport.DataLost, (e) => Effect.sync(() => losses.push(e.payload)))
+              yield* bus.subscribe(OrderPlaced, (e) => Effect.sync(() => seen.add(e.id)))
+            }),
+          server.url
+        )
+        const first = yield* node.transport.publishAll(OrderPlaced, [{ orderId: "a", total: 1 }])
+        yield* waitUntil(Effect.sync(() => seen.has(first[0]!.id)))
+        yield* Effect.promise(() => server.stop("SIGKILL"))
+        yield* Effect.promise(() => server.start())
+        yield* waitUntil(Effect.sync(() => losses.length > 0))
+        expect(losses[0]).toMatchObject({ engine: "nats", reason: "StreamMissing", stream: "VOLATILE" })
+        expect((yield* node.transport.stats).dataLost).toBe(1)
+        const after = yield* node.transport
+          .publish(OrderPlaced, { orderId: "b", total: 2 })
+          .pipe(Effect.retry({ times: 100, schedule: Schedule.spaced("100 millis") }))
+        yield* waitUntil(Effect.sync(() => seen.has(after.id)))
+      }).pipe(Effect.timeout("20 seconds"), Effect.scoped)
   )
 })

@@ -20,6 +20,7 @@ import type { NatsConnection } from "../NatsConnection.ts"
 import { NatsUnavailableError, StreamMissingError } from "../NatsErrors.ts"
 import type { Resolved } from "../NatsOptions.ts"
 import { messageOf } from "./errors.ts"
+import * as Loss from "./loss.ts"
 import type { Route } from "./publisher.ts"
 
 /** Headers set on the local envelope: transport facts, not identity (the envelope keeps its own). */
@@ -64,7 +65,8 @@ export const start = Effect.fnUntraced(function* (
   options: Resolved & { readonly group: string },
   routes: ReadonlyArray<Route>,
   filter: string,
-  counters: Transport.Counters
+  counters: Transport.Counters,
+  ensureStream: Effect.Effect<void, NatsUnavailableError | StreamMissingError>
 ): Effect.fn.Return<
   void,
   NatsUnavailableError | StreamMissingError,
@@ -75,14 +77,17 @@ export const start = Effect.fnUntraced(function* (
   const { stream, group, maxDeliveries } = options
   const bySubject = new Map(routes.map((r) => [r.subject, r]))
 
+  const ensureDurable = async () => {
+    try {
+      await connection.jsm.consumers.info(stream, group)
+    } catch (error) {
+      if (!isNotFound(error)) throw error
+      await connection.jsm.consumers.add(stream, consumerConfig(options, filter))
+    }
+  }
   const ensure = Effect.tryPromise({
     try: async () => {
-      try {
-        await connection.jsm.consumers.info(stream, group)
-      } catch (error) {
-        if (!isNotFound(error)) throw error
-        await connection.jsm.consumers.add(stream, consumerConfig(options, filter))
-      }
+      await ensureDurable()
       return await connection.js.consumers.get(stream, group)
     },
     catch: (error) =>
@@ -222,18 +227,39 @@ export const start = Effect.fnUntraced(function* (
     })
   }
 
-  const messages = yield* Effect.tryPromise({
-    try: () => consumer.consume({ max_messages: Math.min(options.maxInFlight, 512), callback: onMessage }),
+  const consume = () => consumer.consume({ max_messages: Math.min(options.maxInFlight, 512), callback: onMessage })
+  let messages = yield* Effect.tryPromise({
+    try: consume,
     catch: (error) => new NatsUnavailableError({ operation: "consume", message: messageOf(error) })
   })
+
+  const checkLoss = Loss.make(
+    connection,
+    stream,
+    group,
+    counters,
+    bus,
+    Effect.andThen(
+      ensureStream,
+      // The pull in flight targeted the consumer that vanished: pull again now rather than after heartbeats are missed.
+      Effect.tryPromise(async () => {
+        await ensureDurable()
+        messages.stop()
+        messages = await consume()
+      })
+    )
+  )
 
   // Long handlers: tell the server they are still at it, so it does not redeliver under them.
   const tick = Duration.millis(Math.max(10, Duration.toMillis(options.ackWait) / 3))
   yield* Effect.forkScoped(
     Effect.repeat(
-      Effect.sync(() => {
-        for (const m of inFlight) m.working()
-      }),
+      Effect.andThen(
+        Effect.sync(() => {
+          for (const m of inFlight) m.working()
+        }),
+        checkLoss
+      ),
       Schedule.spaced(tick)
     )
   )
