@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Event, Options } from "@eventfabric/core"
+import type { Transport } from "@eventfabric/transport"
 import { Duration, Schema } from "effect"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
@@ -18,6 +19,9 @@ const PatternString = Schema.String.check(
   })
 )
 const DefinitionSchema = Schema.declare(Event.isDefinition, { expected: "an event definition (Event.define)" })
+const EncodeSchema = Schema.declare((u: unknown): u is Transport.Encode => typeof u === "function", {
+  expected: "a function from envelope to envelope"
+})
 
 /**
  * The options as a Schema.
@@ -44,6 +48,10 @@ const DefinitionSchema = Schema.declare(Event.isDefinition, { expected: "an even
  *   publishes are batched while the previous batch is in flight; a lone
  *   publish is written at once.
  * - `publishTimeout` (5 s, per batch), `shutdownGrace` (5 s), `reconnect` backoff (`base` 100 ms, `max` 5 s).
+ * - `redelivery`: backoff of an entry whose local delivery failed (nack), by
+ *   delivery count (`base` 200 ms, `max` 10 s; never later than `claimIdle`).
+ * - `beforeEncode`: a step on every envelope before it is encoded (redaction
+ *   at the boundary).
  *
  * @example
  * ```ts
@@ -75,7 +83,9 @@ export const TransportOptions = Schema.Struct({
   publishBatch: Schema.optional(PositiveInt),
   publishTimeout: Schema.optional(Options.DurationInput),
   shutdownGrace: Schema.optional(Options.DurationInput),
-  reconnect: Schema.optional(Schema.Struct({ base: Options.DurationInput, max: Options.DurationInput }))
+  reconnect: Schema.optional(Schema.Struct({ base: Options.DurationInput, max: Options.DurationInput })),
+  redelivery: Schema.optional(Schema.Struct({ base: Options.DurationInput, max: Options.DurationInput })),
+  beforeEncode: Schema.optional(EncodeSchema)
 })
 
 /**
@@ -110,6 +120,8 @@ export interface Resolved {
   readonly publishTimeout: Duration.Duration
   readonly shutdownGrace: Duration.Duration
   readonly reconnect: { readonly base: Duration.Duration; readonly max: Duration.Duration }
+  readonly redelivery: { readonly base: Duration.Duration; readonly max: Duration.Duration }
+  readonly beforeEncode: Transport.Encode | undefined
 }
 
 /**
@@ -142,5 +154,7 @@ export const resolve = (options: typeof TransportOptions.Type, defaultConsumer: 
   publishBatch: options.publishBatch ?? 512,
   publishTimeout: options.publishTimeout ?? Duration.seconds(5),
   shutdownGrace: options.shutdownGrace ?? Duration.seconds(5),
-  reconnect: options.reconnect ?? { base: Duration.millis(100), max: Duration.seconds(5) }
+  reconnect: options.reconnect ?? { base: Duration.millis(100), max: Duration.seconds(5) },
+  redelivery: options.redelivery ?? { base: Duration.millis(200), max: Duration.seconds(10) },
+  beforeEncode: options.beforeEncode
 })

@@ -3,11 +3,21 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect } from "effect"
 import { Redis } from "effect/persistence/Redis"
-import { definitions, OrderPlaced, pendingCount, publisher, startNode, waitUntil, withPrefix } from "./fixtures.ts"
+import {
+  definitions,
+  OrderPlaced,
+  pendingCount,
+  publisher,
+  REDIS_URL,
+  skip,
+  startNode,
+  waitUntil,
+  withPrefix
+} from "./fixtures.ts"
 
 const script = fileURLToPath(new URL("./fixtures/consumer.ts", import.meta.url))
 
-describe("RedisTransport across processes", () => {
+describe.skipIf(skip)("RedisTransport across processes", () => {
   it.live("a consumer killed with SIGKILL mid-stream: its pending entries are claimed by the survivor", () =>
     withPrefix(
       (prefix) =>
@@ -18,7 +28,7 @@ describe("RedisTransport across processes", () => {
           const child = yield* Effect.acquireRelease(
             Effect.sync(() => {
               const child = spawn(process.execPath, [script], {
-                env: { ...process.env, PREFIX: prefix, GROUP: "billing", CONSUMER: "doomed" },
+                env: { ...process.env, REDIS_URL, PREFIX: prefix, GROUP: "billing", CONSUMER: "doomed" },
                 stdio: ["ignore", "pipe", "inherit"]
               })
               child.stdout.on("data", (chunk: Buffer) => {

@@ -6,11 +6,15 @@ import { Duration, Effect, Layer, type Scope } from "effect"
 import { Redis } from "effect/persistence/Redis"
 import { RedisConnection, RedisDeadLetterStore, RedisTransport, type TransportOptions } from "../src/index.ts"
 import { scanKeys } from "../src/internal/redis.ts"
+import { ENV_URL } from "./server.ts"
 
 export { definitions, OrderPlaced, OrderShipped } from "./fixtures/definitions.ts"
 
-export const REDIS_URL = "redis://127.0.0.1:6379"
-export const RedisLive = RedisConnection.layer({ url: REDIS_URL })
+/** The suite's server (from the global setup), or undefined: then the suites skip. */
+export const REDIS_URL = process.env[ENV_URL] || undefined
+export const skip = REDIS_URL === undefined
+const REDIS_PORT = REDIS_URL === undefined ? 0 : Number(new URL(REDIS_URL).port)
+export const RedisLive = RedisConnection.layer({ url: REDIS_URL ?? "redis://127.0.0.1:1" })
 
 /** A fresh key prefix; `cleanup` deletes everything under it. */
 export const uniquePrefix = () => `eftest:${randomUUID().slice(0, 8)}`
@@ -88,7 +92,7 @@ export const proxy = Effect.acquireRelease(
     const listen = () =>
       new Promise<void>((resolve) => {
         server = createServer((client) => {
-          const upstream = connect(6379, "127.0.0.1")
+          const upstream = connect(REDIS_PORT, "127.0.0.1")
           const pair = { client, upstream }
           sockets.add(client).add(upstream)
           pairs.add(pair)

@@ -2,7 +2,16 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Redis } from "effect/persistence/Redis"
 import { field } from "../src/internal/redis.ts"
-import { definitions, OrderPlaced, pendingCount, publisher, startNode, waitUntil, withPrefix } from "./fixtures.ts"
+import {
+  definitions,
+  OrderPlaced,
+  pendingCount,
+  publisher,
+  skip,
+  startNode,
+  waitUntil,
+  withPrefix
+} from "./fixtures.ts"
 
 const N = 10_000
 const DUPLICATES = 500
@@ -66,7 +75,7 @@ const run = (dedup: boolean) =>
     "25 seconds"
   )
 
-describe("RedisTransport under load", () => {
+describe.skipIf(skip)("RedisTransport under load", () => {
   it.live("10k events through two consumers: each handled at least once", () =>
     Effect.gen(function* () {
       const { counts, handled } = yield* run(false)

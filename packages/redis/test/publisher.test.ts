@@ -3,7 +3,7 @@ import { Envelope } from "@eventfabric/core"
 import { Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { Redis } from "effect/persistence/Redis"
 import { RedisConnection, RedisTransport, type TransportOptions } from "../src/index.ts"
-import { definitions, OrderPlaced, proxy, publisher, startNode, waitUntil, withPrefix } from "./fixtures.ts"
+import { definitions, OrderPlaced, proxy, publisher, skip, startNode, waitUntil, withPrefix } from "./fixtures.ts"
 
 /** A publisher whose connection goes through the proxy `p`. */
 const proxied = (
@@ -31,7 +31,7 @@ const tags = (exits: ReadonlyArray<Exit.Exit<unknown, { readonly _tag: string }>
   return counts
 }
 
-describe("RedisTransport publisher", () => {
+describe.skipIf(skip)("RedisTransport publisher", () => {
   it.live("batches concurrent publishes: every one written once, ids and entry ids as answered", () =>
     withPrefix((prefix) =>
       Effect.gen(function* () {

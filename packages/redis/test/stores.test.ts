@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import type { DeadLetterStore, DedupStore } from "@eventfabric/plugins"
 import { Effect, Option } from "effect"
 import { RedisDeadLetterStore, RedisDedupStore } from "../src/index.ts"
-import { withPrefix } from "./fixtures.ts"
+import { skip, withPrefix } from "./fixtures.ts"
 
 const entry = (
   id: string,
@@ -20,7 +20,7 @@ const entry = (
   lastFailureAt: at
 })
 
-describe("Redis stores", () => {
+describe.skipIf(skip)("Redis stores", () => {
   it.live("RedisDedupStore: a key claimed by one process is a repeat for another, until the window ends", () =>
     withPrefix((prefix) =>
       Effect.gen(function* () {

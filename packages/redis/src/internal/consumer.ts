@@ -8,13 +8,15 @@
  */
 import { type Envelope, type Errors, EventBus } from "@eventfabric/core"
 import { DeadLetterStore } from "@eventfabric/plugins"
+import { Backoff, Transport } from "@eventfabric/transport"
 import { Cause, Clock, Duration, Effect, Exit, FiberSet, Latch, Queue, type Scope } from "effect"
 import type { Redis } from "effect/persistence/Redis"
 import type { RedisUnavailable } from "../RedisErrors.ts"
 import type { Resolved } from "../TransportOptions.ts"
-import { delay, retryForever } from "./backoff.ts"
+import { retryForever } from "./backoff.ts"
 import type { Codec } from "./codec.ts"
 import * as Dedup from "./dedup.ts"
+import * as Loss from "./loss.ts"
 import { errorMessage, field, parseAutoclaim, parseRead, type StreamEntry, unavailable } from "./redis.ts"
 import type { Counters } from "./stats.ts"
 
@@ -62,6 +64,13 @@ export const start = Effect.fnUntraced(function* (
     { discard: true }
   ).pipe(Effect.mapError(unavailable("XGROUP CREATE")))
   yield* ensureGroups
+  const loss = Loss.make(redis, keys, group, counters, bus)
+  yield* Effect.ignore(loss.remember)
+  /** Loss found: report it, then make the groups again so consuming goes on. */
+  const checkLoss = Effect.flatMap(
+    Effect.orElseSucceed(loss.check, () => false),
+    (lost) => (lost ? Effect.ignore(ensureGroups) : Effect.void)
+  )
 
   const maxInFlight = options.maxInFlight
   const fibers = yield* FiberSet.make<void, never>()
@@ -149,28 +158,41 @@ export const start = Effect.fnUntraced(function* (
     deliveries: number,
     exit: Exit.Exit<EventBus.PublishResult, Errors.PublishError>
   ): Effect.Effect<void> => {
-    if (Exit.isFailure(exit)) {
-      const error = Cause.findErrorOption(exit.cause)
-      if (error._tag === "Some" && error.value._tag === "InvalidEvent") {
-        return deadLetter(entry, envelope, "DecodeFailed", error.value.message, deliveries)
-      }
-      // bus closed, lane full or interrupted: stays pending, redelivered after claimIdle
-      return Cause.hasInterruptsOnly(exit.cause) || error._tag === "Some"
-        ? Effect.void
-        : Effect.logError(`handling ${entry.stream} ${entry.id} failed; left pending`, exit.cause)
+    const verdict = Transport.verdict(exit)
+    switch (verdict._tag) {
+      case "decodeFailed":
+        return deadLetter(entry, envelope, "DecodeFailed", verdict.message, deliveries)
+      case "retain":
+        // bus closed, lane full or interrupted: stays pending, redelivered after claimIdle
+        return Effect.void
+      case "nack":
+        counters.redelivered++
+        return nack(entry, deliveries)
+      case "ack":
+        if (dedup !== undefined) {
+          return Effect.andThen(
+            Effect.ignore(dedup.done(envelope.id)),
+            Effect.sync(() => ack(entry))
+          )
+        }
+        ack(entry)
+        return Effect.void
     }
-    const outcome = exit.value
-    if (outcome.status === "interrupted" || outcome.deliveries.some((d) => d.status === "interrupted")) {
-      return Effect.void
-    }
-    if (dedup !== undefined) {
-      return Effect.andThen(
-        Effect.ignore(dedup.done(envelope.id)),
-        Effect.sync(() => ack(entry))
-      )
-    }
-    ack(entry)
-    return Effect.void
+  }
+
+  /**
+   * Hands an entry back: it stays pending, its idle time set so that the
+   * claimer takes it again after the redelivery backoff rather than after the
+   * whole `claimIdle` (`XCLAIM ... IDLE ... JUSTID` keeps its delivery count).
+   */
+  const nack = (entry: StreamEntry, deliveries: number) => {
+    const wait = Duration.toMillis(Backoff.delay(options.redelivery, deliveries))
+    const idle = String(Math.max(0, claimIdleMs - Math.round(wait)))
+    return redis.send("XCLAIM", entry.stream, group, consumer, "0", entry.id, "IDLE", idle, "JUSTID").pipe(
+      Effect.asVoid,
+      // Not reached: it stays pending anyway and comes back after claimIdle.
+      Effect.ignore
+    )
   }
 
   const deliver = (entry: StreamEntry, codec: Codec, envelope: Envelope.Envelope, deliveries: number) =>
@@ -302,7 +324,7 @@ export const start = Effect.fnUntraced(function* (
       if (exit._tag === "Success") continue
       failures++
       counters.reconnects++
-      const wait = delay(options.reconnect, failures)
+      const wait = Backoff.delay(options.reconnect, failures)
       const reason = exit.cause.reasons[0]
       yield* Effect.logWarning(
         `redis read failed (${reason?._tag === "Fail" ? errorMessage(reason.error) : "defect"}); reconnecting in ${Duration.format(
@@ -310,7 +332,8 @@ export const start = Effect.fnUntraced(function* (
         )}`
       )
       yield* Effect.sleep(wait)
-      // A restarted Redis without persistence lost the groups: make them again.
+      // A restarted Redis without persistence lost the groups: report it, make them again.
+      yield* checkLoss
       yield* Effect.ignore(ensureGroups)
     }
   })
@@ -353,6 +376,7 @@ export const start = Effect.fnUntraced(function* (
 
   const claimer = Effect.forever(
     Effect.sleep(options.claimInterval).pipe(
+      Effect.andThen(checkLoss),
       Effect.andThen(Effect.forEach(keys, claimStream, { discard: true })),
       Effect.catchCause((cause) =>
         Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.logWarning("XAUTOCLAIM failed", cause)
