@@ -230,10 +230,11 @@ export const make = Effect.fnUntraced(function* (options: NatsOptions.NatsOption
   yield* ensureStream
 
   const counters = Transport.makeCounters()
+  const beforeEncode = yield* Transport.encodeStep(resolved.beforeEncode)
   const routes = new Map(
     resolved.definitions.map((d) => [
       d.name,
-      { codec: Codec.make(d, resolved.beforeEncode), subject: Subjects.subject(subjectPrefix, d.name) }
+      { codec: Codec.make(d, beforeEncode), subject: Subjects.subject(subjectPrefix, d.name) }
     ])
   )
   const patterns = resolved.consume.map(Selector.pattern)

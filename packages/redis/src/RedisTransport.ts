@@ -184,8 +184,9 @@ export const make = Effect.fnUntraced(function* (options: TransportOptions.Trans
   }
   const redis = yield* Redis
   const counters = Stats.make()
+  const beforeEncode = yield* Transport.encodeStep(resolved.beforeEncode)
   const codecs = new Map(
-    resolved.definitions.map((d) => [d.name, Codec.make(d, `${resolved.prefix}:${d.name}`, resolved.beforeEncode)])
+    resolved.definitions.map((d) => [d.name, Codec.make(d, `${resolved.prefix}:${d.name}`, beforeEncode)])
   )
   const patterns = resolved.consume.map(Selector.pattern)
   const consumed = [...codecs.values()].filter((c) => patterns.some((p) => p.regex.test(c.definition.name)))

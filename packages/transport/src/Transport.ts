@@ -17,8 +17,8 @@
  *
  * @since 0.1.0
  */
-import type { Envelope, Errors, Event, EventBus, Plugin } from "@eventfabric/core"
-import { Event as EventModule } from "@eventfabric/core"
+import type { Envelope, Errors, Event, Plugin } from "@eventfabric/core"
+import { EventBus, Event as EventModule } from "@eventfabric/core"
 import { Cause, Context, Effect, type Exit, Schema, type Scope } from "effect"
 
 /**
@@ -122,6 +122,27 @@ export class Transport extends Context.Service<Transport, Service>()("@eventfabr
  * @since 0.1.0
  */
 export type Encode = (envelope: Envelope.Envelope) => Envelope.Envelope
+
+/**
+ * The step an engine applies before encoding: the local bus's egress (masked
+ * when the Redaction plugin is installed), then the user's `beforeEncode`.
+ * A process without a bus in context applies only the user's step. The
+ * egress is read per envelope, so plugins installed later still apply.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Transport } from "@eventfabric/transport"
+ * const step = Effect.runSync(Transport.encodeStep(undefined)) // undefined: no bus, no user step
+ * ```
+ * @since 0.2.0
+ */
+export const encodeStep = (user: Encode | undefined): Effect.Effect<Encode | undefined> =>
+  Effect.map(Effect.serviceOption(EventBus.EventBus), (bus) => {
+    if (bus._tag === "None") return user
+    const b = bus.value
+    return user === undefined ? (e) => b.egress.envelope(e) : (e) => user(b.egress.envelope(e))
+  })
 
 /**
  * How a consumed message is settled once `publishAndWait` into the local bus
