@@ -3,11 +3,12 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, Effect, Layer, type Scope } from "effect"
+import { Context, Data, Effect, Layer, type Schema, type Scope } from "effect"
 import type { Delivery, DeliveryError, Outcome } from "./Delivery.ts"
 import type * as EnvelopeModule from "./Envelope.ts"
 import type { Envelope } from "./Envelope.ts"
-import type { PublishError } from "./Errors.ts"
+import type { InvalidOptions, PublishError } from "./Errors.ts"
+import { decode } from "./Options.ts"
 import type { Definition, Payload } from "./Event.ts"
 import type { DeliveryMiddleware, PublishMiddleware, Receipt } from "./Middleware.ts"
 import type { Stats } from "./Stats.ts"
@@ -117,6 +118,77 @@ export const make = <E, R>(name: string, build: Effect.Effect<Installed["install
   name,
   build: Effect.map(build, (install) => ({ name, install }))
 })
+
+/**
+ * A plugin that only contributes middleware: no options, no services, no bus
+ * handle. The name is given once.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Plugin } from "@eventfabric/core"
+ *
+ * const Logging = Plugin.middleware("Logging", {
+ *   publish: (next) => (envelope, definition) =>
+ *     Effect.tap(next(envelope, definition), () => Effect.logInfo(envelope.type))
+ * })
+ * ```
+ * @category constructors
+ * @since 0.2.0
+ */
+export const middleware = (name: string, hooks: Hooks): Plugin => make(name, Effect.succeed(() => Effect.succeed(hooks)))
+
+/**
+ * The options argument of a configured plugin: optional when every option is.
+ *
+ * @since 0.2.0
+ */
+export type OptionsArgument<S extends Schema.Top> = {} extends S["Encoded"]
+  ? [options?: S["Encoded"] | undefined]
+  : [options: S["Encoded"]]
+
+/**
+ * A plugin with Schema'd options, in one call: answers the plugin's
+ * constructor. The options are decoded when `Plugin.layer` builds, with the
+ * plugin's name as the path of a bad value (`InvalidOptions`, target = the
+ * name); `build` then makes the hooks from the decoded options, either
+ * directly or as an Effect that may use services (a store, a clock). Plugins
+ * that need the bus handle (publish system events, read stats) or the bus's
+ * scope use `make`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Plugin } from "@eventfabric/core"
+ *
+ * const Options = Schema.Struct({ level: Schema.optional(Schema.Literals(["info", "debug"])) })
+ * const Logging = Plugin.configured("Logging", Options, (options) => ({
+ *   publish: (next) => (envelope, definition) =>
+ *     Effect.tap(next(envelope, definition), () =>
+ *       options.level === "debug" ? Effect.logDebug(envelope.type) : Effect.logInfo(envelope.type)
+ *     )
+ * }))
+ * const plugin = Logging({ level: "debug" })
+ * ```
+ * @category constructors
+ * @since 0.2.0
+ */
+export const configured =
+  <S extends Schema.Codec<any, any, never, never>, E = never, R = never>(
+    name: string,
+    options: S,
+    build: (options: S["Type"]) => Hooks | Effect.Effect<Hooks, E, R>
+  ) =>
+  (...args: OptionsArgument<S>): Plugin<InvalidOptions | E, R> =>
+    make(
+      name,
+      Effect.flatMap(decode(options, name, args[0]), (decoded) => {
+        const built = build(decoded)
+        return Effect.isEffect(built)
+          ? Effect.map(built, (hooks) => () => Effect.succeed(hooks))
+          : Effect.succeed(() => Effect.succeed(built))
+      })
+    )
 
 /**
  * The plugins the bus installs, outermost first. Empty by default: a bus with
