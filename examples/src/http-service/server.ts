@@ -13,7 +13,7 @@
 import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { EventBus, Plugin } from "@eventfabric/core"
-import { DeadLetter, Metrics, Validation } from "@eventfabric/plugins"
+import { DeadLetter, DeadLetterQueue, Metrics, Validation } from "@eventfabric/plugins"
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
@@ -25,7 +25,7 @@ import { OrderPlaced, registry } from "./events.ts"
  */
 export const Bus = EventBus.EventBus.layer().pipe(
   Layer.provide(Plugin.layer(Metrics.plugin({ sampleInterval: "1 second" }), Validation.plugin(), DeadLetter.plugin())),
-  Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 10_000 }))
+  Layer.provideMerge(DeadLetterQueue.layerMemory({ capacity: 10_000 }))
 )
 
 /**
@@ -77,7 +77,7 @@ export const Routes = Layer.mergeAll(
     "GET",
     "/dlq",
     Effect.gen(function* () {
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       return HttpServerResponse.jsonUnsafe(yield* dlq.list())
     })
   ),
@@ -86,7 +86,7 @@ export const Routes = Layer.mergeAll(
     "/dlq/:id/retry",
     Effect.gen(function* () {
       const { id } = yield* HttpRouter.params
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       return yield* dlq.retry(id ?? "").pipe(
         Effect.map((outcome) =>
           HttpServerResponse.jsonUnsafe(

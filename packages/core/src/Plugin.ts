@@ -8,9 +8,9 @@ import type { Delivery, DeliveryError, Outcome } from "./Delivery.ts"
 import type * as EnvelopeModule from "./Envelope.ts"
 import type { Envelope } from "./Envelope.ts"
 import type { InvalidOptions, PublishError } from "./Errors.ts"
-import { decode } from "./Options.ts"
 import type { Definition, Payload } from "./Event.ts"
 import type { DeliveryMiddleware, PublishMiddleware, Receipt } from "./Middleware.ts"
+import { decode } from "./Options.ts"
 import type { Stats } from "./Stats.ts"
 
 /**
@@ -136,7 +136,11 @@ export const make = <E, R>(name: string, build: Effect.Effect<Installed["install
  * @category constructors
  * @since 0.2.0
  */
-export const middleware = (name: string, hooks: Hooks): Plugin => make(name, Effect.succeed(() => Effect.succeed(hooks)))
+export const middleware = (name: string, hooks: Hooks): Plugin =>
+  make(
+    name,
+    Effect.succeed(() => Effect.succeed(hooks))
+  )
 
 /**
  * The options argument of a configured plugin: optional when every option is.

@@ -8,7 +8,7 @@
 import type * as Http from "node:http"
 import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
-import { type Errors, Options as CoreOptions } from "@eventfabric/core"
+import { Options as CoreOptions, type Errors } from "@eventfabric/core"
 import { Effect, Layer, Schema } from "effect"
 import { HttpRouter, type HttpServer, type HttpServerError } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"

@@ -34,7 +34,7 @@
  * @since 0.1.0
  */
 import type { Errors, Middleware } from "@eventfabric/core"
-import { Delivery, Event, Options as CoreOptions, Plugin } from "@eventfabric/core"
+import { Options as CoreOptions, Delivery, Event, Plugin } from "@eventfabric/core"
 import { Cause, Clock, Duration, Effect, Exit, Schema } from "effect"
 import { Circuit, type Policy, type Transition, type Verdict } from "./internal/circuit.ts"
 import { sharedMiddleware } from "./internal/sharedCircuit.ts"

@@ -34,7 +34,15 @@
  *
  * @since 0.1.0
  */
-import { Delivery, Errors, type Event, type Middleware, Options as CoreOptions, Plugin, type Stats } from "@eventfabric/core"
+import {
+  Options as CoreOptions,
+  Delivery,
+  Errors,
+  type Event,
+  type Middleware,
+  Plugin,
+  type Stats
+} from "@eventfabric/core"
 import { Clock, type Context, Duration, Effect, Exit, Metric, Schedule, Schema } from "effect"
 import { CircuitClosed, CircuitOpened } from "./CircuitBreaker.ts"
 

@@ -83,9 +83,7 @@ describe("Metrics", () => {
         1
       )
       expect(yield* counter("eventfabric_deliveries_total", { subscription: "billing", outcome: "succeeded" })).toBe(1)
-      expect(yield* counter("eventfabric_deliveries_total", { subscription: "billing", outcome: "failed" })).toBe(
-        1
-      )
+      expect(yield* counter("eventfabric_deliveries_total", { subscription: "billing", outcome: "failed" })).toBe(1)
       expect(yield* counter("eventfabric_events_published_total", { type: "app.telemetry", lane: "low" })).toBe(3)
       const stats = yield* bus.stats
       expect(stats.evicted).toBeGreaterThan(0)
@@ -159,7 +157,12 @@ describe("Metrics", () => {
   it.effect("circuit state from system.circuit_opened / closed events", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      yield* bus.publish(CircuitOpened, { subscription: "mailer" })
+      yield* bus.publish(CircuitOpened, {
+        subscription: "mailer",
+        trigger: "consecutive",
+        retryAfterMillis: 1000,
+        consecutiveOpenings: 1
+      })
       expect(yield* gauge("eventfabric_circuit_open", { subscription: "mailer" })).toBe(1)
       yield* bus.publish(CircuitClosed, { subscription: "mailer" })
       expect(yield* gauge("eventfabric_circuit_open", { subscription: "mailer" })).toBe(0)
@@ -183,5 +186,4 @@ describe("Metrics", () => {
       expect(yield* build({ prefix: "my-app" })).toContain(`["prefix"]`)
     })
   )
-
 })

@@ -179,24 +179,27 @@ describe("Tracing", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("sampling follows the parent: a traced caller is traced at ratio 0, an unsampled traceparent is not", () => {
-    const { exporter, layer } = setup({ sampleRatio: 0 })
-    return Effect.gen(function* () {
-      const bus = yield* EventBus.EventBus
-      const seen: Array<Envelope.Envelope> = []
-      yield* bus.subscribe([OrderPlaced, OrderShipped], (e) => Effect.sync(() => seen.push(e)), { name: "a" })
-      yield* bus.publish(OrderPlaced, { orderId: "traced" }).pipe(Effect.withSpan("http POST /orders"))
-      const unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
-      yield* bus.publish(OrderShipped, { orderId: "remote" }, { traceparent: unsampled })
-      yield* bus.drain
-      const spans = exporter.getFinishedSpans()
-      named(spans, "eventfabric.publish orders.placed")
-      named(spans, "eventfabric.deliver orders.placed")
-      expect(spans.filter((s) => s.name.includes("orders.shipped"))).toEqual([])
-      // the remote decision is propagated unchanged
-      expect(seen.find((e) => e.type === "orders.shipped")!.traceparent).toBe(unsampled)
-    }).pipe(Effect.provide(layer))
-  })
+  it.effect(
+    "sampling follows the parent: a traced caller is traced at ratio 0, an unsampled traceparent is not",
+    () => {
+      const { exporter, layer } = setup({ sampleRatio: 0 })
+      return Effect.gen(function* () {
+        const bus = yield* EventBus.EventBus
+        const seen: Array<Envelope.Envelope> = []
+        yield* bus.subscribe([OrderPlaced, OrderShipped], (e) => Effect.sync(() => seen.push(e)), { name: "a" })
+        yield* bus.publish(OrderPlaced, { orderId: "traced" }).pipe(Effect.withSpan("http POST /orders"))
+        const unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+        yield* bus.publish(OrderShipped, { orderId: "remote" }, { traceparent: unsampled })
+        yield* bus.drain
+        const spans = exporter.getFinishedSpans()
+        named(spans, "eventfabric.publish orders.placed")
+        named(spans, "eventfabric.deliver orders.placed")
+        expect(spans.filter((s) => s.name.includes("orders.shipped"))).toEqual([])
+        // the remote decision is propagated unchanged
+        expect(seen.find((e) => e.type === "orders.shipped")!.traceparent).toBe(unsampled)
+      }).pipe(Effect.provide(layer))
+    }
+  )
 
   it.effect("traceparent parse/format round trip and rejects malformed values", () =>
     Effect.gen(function* () {
@@ -206,8 +209,8 @@ describe("Tracing", () => {
       expect(Tracing.parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")?.spanId).toBe(
         "00f067aa0ba902b7"
       )
-    expect(Tracing.parseTraceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01")).toBeUndefined()
-    expect(Tracing.parseTraceparent("garbage")).toBeUndefined()
+      expect(Tracing.parseTraceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01")).toBeUndefined()
+      expect(Tracing.parseTraceparent("garbage")).toBeUndefined()
       expect(Tracing.parseTraceparent(undefined)).toBeUndefined()
     })
   )

@@ -18,7 +18,12 @@ export type Verdict = "success" | "failure" | "ignored"
 
 /** What `admit` or `record` changed, for the events the plugin publishes. */
 export type Transition =
-  | { readonly to: "open"; readonly trigger: "consecutive" | "rate"; readonly openFor: number; readonly openings: number }
+  | {
+      readonly to: "open"
+      readonly trigger: "consecutive" | "rate"
+      readonly openFor: number
+      readonly openings: number
+    }
   | { readonly to: "closed" }
 
 export interface Policy {

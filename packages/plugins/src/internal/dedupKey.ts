@@ -1,0 +1,59 @@
+/**
+ * The dedup key of an envelope: the definition's key annotation when it has
+ * one, else a hash of the type, the source and the canonical payload.
+ */
+import type { Envelope, Event } from "@eventfabric/core"
+
+/** The annotation `Dedup.keyed` sets: a function from the payload to its key. */
+export const KeyAnnotation = "@eventfabric/plugins/Dedup/key"
+
+/**
+ * Writes a value as JSON with object keys sorted at every depth, so equal
+ * payloads give equal strings whatever their key order. `undefined` fields
+ * are left out (as JSON does), bigints written as strings.
+ */
+export const canonicalJson = (value: unknown): string => {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "bigint") return JSON.stringify(value.toString())
+    return JSON.stringify(value) ?? "null"
+  }
+  const json = (value as { toJSON?: () => unknown }).toJSON
+  if (typeof json === "function") return canonicalJson(json.call(value))
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`
+  const keys = Object.keys(value).sort()
+  let out = "{"
+  for (const key of keys) {
+    const v = (value as Record<string, unknown>)[key]
+    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue
+    if (out.length > 1) out += ","
+    out += `${JSON.stringify(key)}:${canonicalJson(v)}`
+  }
+  return `${out}}`
+}
+
+/** cyrb53: a fast, well-mixed 53-bit string hash. */
+const cyrb53 = (s: string, seed: number): number => {
+  let h1 = 0xdeadbeef ^ seed
+  let h2 = 0x41c6ce57 ^ seed
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i)
+    h1 = Math.imul(h1 ^ ch, 2654435761)
+    h2 = Math.imul(h2 ^ ch, 1597334677)
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0)
+}
+
+/**
+ * `type` and the definition's key when it has one (the annotation, else the
+ * core's deprecated `key` field); else `type`, `source` and a 106-bit hash
+ * (two seeded 53-bit cyrb53) of the canonical payload.
+ */
+export const keyOf = (envelope: Envelope.Envelope, definition: Event.Definition): string => {
+  const key = (definition.annotations?.[KeyAnnotation] ?? definition.key) as ((payload: unknown) => string) | undefined
+  if (key !== undefined) return `${envelope.type}#${key(envelope.payload)}`
+  const source = envelope.source ?? ""
+  const text = `${source}\u0000${canonicalJson(envelope.payload)}`
+  return `${envelope.type}\u0000${source}\u0000${cyrb53(text, 1).toString(36)}${cyrb53(text, 2).toString(36)}`
+}
