@@ -25,7 +25,7 @@
  *
  * @since 0.1.0
  */
-import { type Envelope, type Middleware, Options, Plugin } from "@eventfabric/core"
+import { Options as CoreOptions, type Envelope, type Middleware, Plugin } from "@eventfabric/core"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as internal from "./internal/redaction.ts"
 
@@ -44,11 +44,11 @@ import * as internal from "./internal/redaction.ts"
  * ```ts
  * import { Schema } from "effect"
  * import { Redaction } from "@eventfabric/plugins"
- * Schema.decodeUnknownSync(Redaction.Config)({ mode: "subscribers", extraKeys: ["tax_id"], disable: ["ipv4"] })
+ * Schema.decodeUnknownSync(Redaction.Options)({ mode: "subscribers", extraKeys: ["tax_id"], disable: ["ipv4"] })
  * ```
  * @since 0.1.0
  */
-export const Config = Schema.Struct({
+export const Options = Schema.Struct({
   mode: Schema.optional(Schema.Literals(["subscribers", "egress"])),
   mask: Schema.optional(Schema.String.check(Schema.isNonEmpty())),
   labels: Schema.optional(Schema.Boolean),
@@ -62,7 +62,7 @@ export const Config = Schema.Struct({
 /**
  * @since 0.1.0
  */
-export type Config = typeof Config.Encoded
+export type Options = typeof Options.Encoded
 
 /**
  * The sensitive keys, as listed (47, distinct after normalisation).
@@ -102,7 +102,7 @@ export interface RedactorShape {
   readonly string: (s: string) => string
 }
 
-const makeUnsafe = (config: typeof Config.Type, keepRedactedType: boolean): RedactorShape => {
+const makeUnsafe = (config: typeof Options.Type, keepRedactedType: boolean): RedactorShape => {
   const engine = internal.makeEngine({
     mask: config.mask ?? "[REDACTED]",
     labels: config.labels ?? true,
@@ -135,8 +135,8 @@ const makeUnsafe = (config: typeof Config.Type, keepRedactedType: boolean): Reda
  * ```
  * @since 0.1.0
  */
-export const make = (config?: Config) =>
-  Effect.map(Options.decode(Config, "Redaction", config), (decoded) => makeUnsafe(decoded, false))
+export const make = (config?: Options) =>
+  Effect.map(CoreOptions.decode(Options, "Redaction", config), (decoded) => makeUnsafe(decoded, false))
 
 /**
  * The egress redactor. The DLQ, the audit log, tracing and transports look it
@@ -165,7 +165,7 @@ export class Redactor extends Context.Service<Redactor, RedactorShape>()("@event
    * const RedactorLive = Redaction.Redactor.layer({ extraKeys: ["tax_id"] })
    * ```
    */
-  static readonly layer = (config?: Config) => Layer.effect(Redactor, make(config))
+  static readonly layer = (config?: Options) => Layer.effect(Redactor, make(config))
 }
 
 /**
@@ -179,7 +179,7 @@ export class Redactor extends Context.Service<Redactor, RedactorShape>()("@event
  * ```
  * @since 0.1.0
  */
-export const middleware = (config: typeof Config.Type): Middleware.PublishMiddleware => {
+export const middleware = (config: typeof Options.Type): Middleware.PublishMiddleware => {
   const redactor = makeUnsafe(config, true)
   return (next) => (envelope, definition) => next(redactor.redact(envelope), definition)
 }
@@ -199,11 +199,8 @@ export const middleware = (config: typeof Config.Type): Middleware.PublishMiddle
  * ```
  * @since 0.1.0
  */
-export const plugin = (config?: Config) =>
-  Plugin.make(
-    "redaction",
-    Effect.map(Options.decode(Config, "Redaction", config), (decoded) => {
-      const hooks: Plugin.Hooks = (decoded.mode ?? "egress") === "subscribers" ? { publish: middleware(decoded) } : {}
-      return () => Effect.succeed(hooks)
-    })
-  )
+export const plugin = Plugin.configured(
+  "Redaction",
+  Options,
+  (decoded): Plugin.Hooks => ((decoded.mode ?? "egress") === "subscribers" ? { publish: middleware(decoded) } : {})
+)
