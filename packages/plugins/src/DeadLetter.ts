@@ -11,8 +11,9 @@
  * middleware runs; the core hands them to the plugin's `undelivered` hook,
  * which stores them the same way.
  *
- * Cost: a delivery that succeeds pays one context entry (the attempt cell
- * Retry writes into) and one error handler; the rest runs only on failure.
+ * Cost: a delivery that succeeds pays one error handler; the rest runs only
+ * on failure. An inner Retry tells it the attempts and the first failure's
+ * time through the error it gives up with.
  *
  * @since 0.1.0
  */
@@ -21,7 +22,7 @@ import { Options as CoreOptions, Delivery, Plugin } from "@eventfabric/core"
 import { Effect, Schema } from "effect"
 import { DeadLetterQueue } from "./DeadLetterQueue.ts"
 import { Reason } from "./DeadLetterStore.ts"
-import { CurrentAttempt } from "./internal/attempts.ts"
+import { attemptsOf } from "./internal/attempts.ts"
 
 /**
  * The plugin's options: `reasons` to store (default all four delivery error
@@ -98,19 +99,14 @@ export const hooks = (
           )
         )
       : Effect.succeed(undefined)
-  const delivery: Middleware.DeliveryMiddleware = (next) => (d) => {
-    const cell = { attempt: d.envelope.attempt, firstFailureAt: undefined as number | undefined }
-    return next(d).pipe(
-      Effect.provideService(CurrentAttempt, cell),
-      Effect.catch((error) =>
-        error._tag === "DeadLettered"
-          ? Effect.fail(error)
-          : Effect.flatMap(store(d, error, { attempts: cell.attempt, firstFailureAt: cell.firstFailureAt }), (id) =>
-              Effect.fail(id === undefined ? error : new Delivery.DeadLettered({ error, entryId: id }))
-            )
-      )
+  const delivery: Middleware.DeliveryMiddleware = (next) => (d) =>
+    Effect.catch(next(d), (error) =>
+      error._tag === "DeadLettered"
+        ? Effect.fail(error)
+        : Effect.flatMap(store(d, error, attemptsOf(error)), (id) =>
+            Effect.fail(id === undefined ? error : new Delivery.DeadLettered({ error, entryId: id }))
+          )
     )
-  }
   return { delivery, undelivered: store }
 }
 

@@ -11,8 +11,8 @@
  */
 import type { Delivery, Errors, Middleware } from "@eventfabric/core"
 import { Options as CoreOptions, Plugin } from "@eventfabric/core"
-import { Clock, Duration, Effect, Schedule, Schema } from "effect"
-import { CurrentAttempt } from "./internal/attempts.ts"
+import { Duration, Effect, Schedule, Schema } from "effect"
+import { noteAttempts } from "./internal/attempts.ts"
 
 /**
  * The delivery errors a retry may be configured for. `CircuitOpen` is off by
@@ -129,19 +129,19 @@ export const middleware =
   (policy: Policy): Middleware.DeliveryMiddleware =>
   (next) =>
   (delivery) =>
-    // The first try runs bare: a delivery that succeeds pays one context read
-    // and one error handler, no schedule, no copy of its envelope.
-    Effect.withFiber((fiber) => {
-      const cell = fiber.getRef(CurrentAttempt)
-      if (cell !== undefined) cell.attempt = delivery.envelope.attempt
-      return Effect.catch(next(delivery), (error) => {
-        if (cell !== undefined && cell.firstFailureAt === undefined) {
-          cell.firstFailureAt = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+    // The first try runs bare: a delivery that succeeds pays one error
+    // handler, no schedule, no copy of its envelope.
+    Effect.catch(next(delivery), (error) =>
+      Effect.clockWith((clock) => {
+        const firstFailureAt = clock.currentTimeMillisUnsafe()
+        let attempt = delivery.envelope.attempt
+        const giveUp = (last: Delivery.DeliveryError | Delivery.DeadLettered) => {
+          noteAttempts(last, { attempts: attempt, firstFailureAt })
+          return Effect.fail(last)
         }
-        if (policy.times === 0 || !policy.shouldRetry(error)) return Effect.fail(error)
+        if (policy.times === 0 || !policy.shouldRetry(error)) return giveUp(error)
         // After a retryable failure, `Effect.retry` starts from that failure
         // (replayed once, not re-run), so delays and counts are the schedule's.
-        let attempt = delivery.envelope.attempt
         let replay = true
         const again = Effect.suspend(() => {
           if (replay) {
@@ -149,12 +149,14 @@ export const middleware =
             return Effect.fail(error)
           }
           attempt++
-          if (cell !== undefined) cell.attempt = attempt
           return next({ ...delivery, envelope: { ...delivery.envelope, attempt } })
         })
-        return Effect.retry(again, { schedule: policy.schedule, times: policy.times, while: policy.shouldRetry })
+        return Effect.catch(
+          Effect.retry(again, { schedule: policy.schedule, times: policy.times, while: policy.shouldRetry }),
+          giveUp
+        )
       })
-    })
+    )
 
 /**
  * Resolves decoded options (and the extra predicate) into a policy.
