@@ -31,18 +31,29 @@ export const canonicalJson = (value: unknown): string => {
   return `${out}}`
 }
 
-/** cyrb53: a fast, well-mixed 53-bit string hash. */
-const cyrb53 = (s: string, seed: number): number => {
-  let h1 = 0xdeadbeef ^ seed
-  let h2 = 0x41c6ce57 ^ seed
+const finish = (h1: number, h2: number): number => {
+  const a = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  const b = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909)
+  return 4294967296 * (2097151 & b) + (a >>> 0)
+}
+
+/**
+ * Two cyrb53 hashes (seeds 1 and 2) of one string in one pass, as base-36
+ * text: 106 bits. (Two passes were a fifth of the plugin's CPU.)
+ */
+const hash106 = (s: string): string => {
+  let a1 = 0xdeadbeef ^ 1
+  let a2 = 0x41c6ce57 ^ 1
+  let b1 = 0xdeadbeef ^ 2
+  let b2 = 0x41c6ce57 ^ 2
   for (let i = 0; i < s.length; i++) {
     const ch = s.charCodeAt(i)
-    h1 = Math.imul(h1 ^ ch, 2654435761)
-    h2 = Math.imul(h2 ^ ch, 1597334677)
+    a1 = Math.imul(a1 ^ ch, 2654435761)
+    a2 = Math.imul(a2 ^ ch, 1597334677)
+    b1 = Math.imul(b1 ^ ch, 2654435761)
+    b2 = Math.imul(b2 ^ ch, 1597334677)
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0)
+  return finish(a1, a2).toString(36) + finish(b1, b2).toString(36)
 }
 
 /**
@@ -55,5 +66,5 @@ export const keyOf = (envelope: Envelope.Envelope, definition: Event.Definition)
   if (key !== undefined) return `${envelope.type}#${key(envelope.payload)}`
   const source = envelope.source ?? ""
   const text = `${source}\u0000${canonicalJson(envelope.payload)}`
-  return `${envelope.type}\u0000${source}\u0000${cyrb53(text, 1).toString(36)}${cyrb53(text, 2).toString(36)}`
+  return `${envelope.type}\u0000${source}\u0000${hash106(text)}`
 }
