@@ -35,8 +35,8 @@
  */
 import type { Errors, Middleware } from "@eventfabric/core"
 import { Options as CoreOptions, Delivery, Event, Plugin } from "@eventfabric/core"
-import { Cause, Clock, Duration, Effect, Exit, Schema } from "effect"
-import { Circuit, type Policy, type Transition, type Verdict } from "./internal/circuit.ts"
+import { Clock, Duration, Effect, Schema } from "effect"
+import { Circuit, type Policy, type Transition, verdictOf } from "./internal/circuit.ts"
 import { sharedMiddleware } from "./internal/sharedCircuit.ts"
 
 /**
@@ -143,24 +143,6 @@ export const Options = Schema.Struct({
  * @since 0.2.0
  */
 export type Options = typeof Options.Encoded
-
-/**
- * Classifies a delivery's exit: an inner rejection (an open circuit, a full
- * mailbox) or an interruption says nothing about the handler.
- *
- * @internal
- */
-export const verdictOf = (exit: Exit.Exit<void, Delivery.DeliveryError | Delivery.DeadLettered>): Verdict => {
-  if (Exit.isSuccess(exit)) return "success"
-  for (const reason of exit.cause.reasons) {
-    if (reason._tag === "Fail") {
-      const error = reason.error._tag === "DeadLettered" ? reason.error.error : reason.error
-      return error._tag === "CircuitOpen" || error._tag === "Overflow" ? "ignored" : "failure"
-    }
-    if (reason._tag === "Die") return "failure"
-  }
-  return Cause.hasInterruptsOnly(exit.cause) ? "ignored" : "failure"
-}
 
 /** The decoded options as the state machine's policy. */
 const policyOf = (options: typeof Options.Type): Policy => {

@@ -13,6 +13,9 @@
  * open time has passed.
  */
 
+import type { Delivery } from "@eventfabric/core"
+import { Cause, Exit } from "effect"
+
 /** What a call's outcome says about the dependency. */
 export type Verdict = "success" | "failure" | "ignored"
 
@@ -25,6 +28,22 @@ export type Transition =
       readonly openings: number
     }
   | { readonly to: "closed" }
+
+/**
+ * Classifies a delivery's exit: an inner rejection (an open circuit, a full
+ * mailbox) or an interruption says nothing about the handler.
+ */
+export const verdictOf = (exit: Exit.Exit<void, Delivery.DeliveryError | Delivery.DeadLettered>): Verdict => {
+  if (Exit.isSuccess(exit)) return "success"
+  for (const reason of exit.cause.reasons) {
+    if (reason._tag === "Fail") {
+      const error = reason.error._tag === "DeadLettered" ? reason.error.error : reason.error
+      return error._tag === "CircuitOpen" || error._tag === "Overflow" ? "ignored" : "failure"
+    }
+    if (reason._tag === "Die") return "failure"
+  }
+  return Cause.hasInterruptsOnly(exit.cause) ? "ignored" : "failure"
+}
 
 export interface Policy {
   readonly failures: number | undefined
