@@ -1,6 +1,15 @@
 /**
  * @eventfabric/plugins: typed middleware for @eventfabric/core.
  *
+ * - Plugins (middleware, installed with `Plugin.layer`): `Validation`,
+ *   `Redaction`, `Dedup`, `Metrics`, `Tracing`, `CircuitBreaker`, `Retry`,
+ *   `DeadLetter`, `Audit`.
+ * - Services and store contracts: `DeadLetterQueue`, `DeadLetterStore`,
+ *   `DedupStore`, `StoreError` (what `@eventfabric/redis` implements).
+ * - A subscription helper, not a plugin: `Batching` (`Batching.subscribe`).
+ *
+ * Exporters for Metrics live in `@eventfabric/exporters`.
+ *
  * @since 0.1.0
  */
 
