@@ -5,7 +5,7 @@
  * never deduplicates.
  *
  * The key is the definition's key annotation when it has one (`type` + key,
- * set with `Dedup.keyed`), else a 106-bit hash of the type, the source and
+ * set with `Dedup.keyed`), else a 128-bit hash of the type, the source and
  * the canonical JSON of the payload (object keys sorted, so `{a, b}` and
  * `{b, a}` are the same event).
  *
