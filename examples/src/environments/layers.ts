@@ -117,7 +117,9 @@ export const Prod = Layer.unwrap(
     const bus = EventBus.EventBus.layer({ lanes: { low: { capacity: 10_000, strategy: "sliding" } } }).pipe(
       Layer.provide(
         Plugin.layer(
-          Tracing.plugin(),
+          // This program publishes a handful of events: trace every one. The
+          // default, 1 root event in 100, suits real traffic.
+          Tracing.plugin({ sampleRatio: 1 }),
           Metrics.plugin({ sampleInterval: "5 seconds" }),
           Validation.plugin(),
           Dedup.plugin({ window: "1 second" }),
