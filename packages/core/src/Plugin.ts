@@ -152,13 +152,22 @@ export type OptionsArgument<S extends Schema.Top> = {} extends S["Encoded"]
   : [options: S["Encoded"]]
 
 /**
+ * What a configured plugin's `build` answers: its hooks, or, for a plugin that
+ * needs the bus handle or the bus's scope, the install that makes them.
+ *
+ * @since 0.2.0
+ */
+export type Build = Hooks | Installed["install"]
+
+/**
  * A plugin with Schema'd options, in one call: answers the plugin's
  * constructor. The options are decoded when `Plugin.layer` builds, with the
  * plugin's name as the path of a bad value (`InvalidOptions`, target = the
- * name); `build` then makes the hooks from the decoded options, either
- * directly or as an Effect that may use services (a store, a clock). Plugins
- * that need the bus handle (publish system events, read stats) or the bus's
- * scope use `make`.
+ * name); `build` then makes the plugin from the decoded options, directly or
+ * as an Effect that may use services (a store, a clock). It answers the hooks,
+ * or, when the plugin needs the bus handle (publish system events, read
+ * stats) or the bus's scope (a fiber that lives as long as the bus), a
+ * function of the bus that installs them.
  *
  * @example
  * ```ts
@@ -173,6 +182,14 @@ export type OptionsArgument<S extends Schema.Top> = {} extends S["Encoded"]
  *     )
  * }))
  * const plugin = Logging({ level: "debug" })
+ *
+ * // A plugin that needs the bus: build answers the install.
+ * const Census = Plugin.configured("Census", Schema.Struct({}), () => (bus: Plugin.BusHandle) =>
+ *   Effect.succeed({
+ *     publish: (next) => (envelope, definition) =>
+ *       Effect.tap(next(envelope, definition), () => Effect.flatMap(bus.stats, (s) => Effect.logDebug(s.published)))
+ *   })
+ * )
  * ```
  * @category constructors
  * @since 0.2.0
@@ -181,18 +198,19 @@ export const configured =
   <S extends Schema.Codec<any, any, never, never>, E = never, R = never>(
     name: string,
     options: S,
-    build: (options: S["Type"]) => Hooks | Effect.Effect<Hooks, E, R>
+    build: (options: S["Type"]) => Build | Effect.Effect<Build, E, R>
   ) =>
   (...args: OptionsArgument<S>): Plugin<InvalidOptions | E, R> =>
     make(
       name,
       Effect.flatMap(decode(options, name, args[0]), (decoded) => {
         const built = build(decoded)
-        return Effect.isEffect(built)
-          ? Effect.map(built, (hooks) => () => Effect.succeed(hooks))
-          : Effect.succeed(() => Effect.succeed(built))
+        return Effect.isEffect(built) ? Effect.map(built, toInstall) : Effect.succeed(toInstall(built))
       })
     )
+
+const toInstall = (built: Build): Installed["install"] =>
+  typeof built === "function" ? built : () => Effect.succeed(built)
 
 /**
  * The plugins the bus installs, outermost first. Empty by default: a bus with

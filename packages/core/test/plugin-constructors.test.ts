@@ -101,4 +101,29 @@ describe("Plugin.middleware and Plugin.configured", () => {
       expect(sources).toEqual(["edge-1"])
     })
   )
+
+  it.effect("Plugin.configured: a build that answers an install gets the bus handle when the bus is built", () =>
+    Effect.gen(function* () {
+      const counts: Array<number> = []
+      const Census = Plugin.configured(
+        "Census",
+        Schema.Struct({}),
+        () => (bus: Plugin.BusHandle) =>
+          Effect.succeed<Plugin.Hooks>({
+            delivery: (next) => (delivery) =>
+              Effect.tap(next(delivery), () => Effect.map(bus.stats, (stats) => counts.push(stats.published)))
+          })
+      )
+      yield* withBus([Census()], (bus) =>
+        Effect.gen(function* () {
+          yield* bus.subscribe(Placed, () => Effect.void)
+          yield* bus.publish(Placed, { n: 1 })
+          yield* bus.publish(Placed, { n: 2 })
+          yield* bus.drain
+        })
+      )
+      expect(counts.length).toBe(2)
+      expect(counts[1]).toBeGreaterThanOrEqual(2)
+    })
+  )
 })

@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import { Options as CoreOptions, type Envelope, type Errors, type Middleware, Plugin } from "@eventfabric/core"
+import { type Envelope, type Middleware, Plugin } from "@eventfabric/core"
 import { Effect, Exit, FileSystem, Option, Queue, Schema, Semaphore } from "effect"
 import { Redactor } from "./Redaction.ts"
 
@@ -117,97 +117,94 @@ const toLine = (envelope: Envelope.Envelope, status: string): string => {
  * @category plugins
  * @since 0.1.0
  */
-export const plugin = (options: Options): Plugin.Plugin<Errors.InvalidOptions, FileSystem.FileSystem> =>
-  Plugin.make(
-    "Audit",
-    Effect.gen(function* () {
-      const decoded = yield* CoreOptions.decode(Options, "Audit", options)
-      const fs = yield* FileSystem.FileSystem
-      const redactor = yield* Effect.serviceOption(Redactor)
-      const path = `${decoded.directory.replace(/\/+$/, "")}/${decoded.file ?? "events.jsonl"}`
-      const maxBytes = decoded.maxBytes ?? 10 * 1024 * 1024
-      const backups = decoded.backups ?? 5
-      const redact = Option.match(redactor, {
-        onNone: () => (e: Envelope.Envelope) => e,
-        onSome: (r) => (e: Envelope.Envelope) => r.redact(e)
-      })
-
-      // Two stages: the writer fiber and the final flush live in the bus's scope.
-      return (_bus: Plugin.BusHandle) =>
-        Effect.gen(function* () {
-          yield* fs.makeDirectory(decoded.directory, { recursive: true }).pipe(Effect.orDie)
-          let size = yield* fs.stat(path).pipe(
-            Effect.map((info) => Number(info.size)),
-            Effect.orElseSucceed(() => 0)
-          )
-          const queue = yield* Queue.bounded<string>(decoded.capacity ?? 4096)
-          const lock = yield* Semaphore.make(1)
-
-          const rotate = Effect.gen(function* () {
-            if (backups === 0) return yield* fs.remove(path, { force: true })
-            yield* fs.remove(backupPath(path, backups), { force: true })
-            for (let n = backups - 1; n >= 1; n--) {
-              const from = backupPath(path, n)
-              if (yield* fs.exists(from)) yield* fs.rename(from, backupPath(path, n + 1))
-            }
-            if (yield* fs.exists(path)) yield* fs.rename(path, backupPath(path, 1))
-          })
-
-          // Appends lines, rotating between them; one write per run of lines
-          // that fits the current file.
-          const write = (lines: ReadonlyArray<string>) =>
-            Effect.gen(function* () {
-              let chunk: Array<Uint8Array> = []
-              let chunkBytes = 0
-              const flushChunk = Effect.suspend(() => {
-                if (chunk.length === 0) return Effect.void
-                const data = new Uint8Array(chunkBytes)
-                let offset = 0
-                for (const part of chunk) {
-                  data.set(part, offset)
-                  offset += part.length
-                }
-                chunk = []
-                chunkBytes = 0
-                return fs.writeFile(path, data, { flag: "a" })
-              })
-              for (const line of lines) {
-                const bytes = encoder.encode(line)
-                if (size > 0 && size + bytes.length > maxBytes) {
-                  yield* flushChunk
-                  yield* rotate
-                  size = 0
-                }
-                chunk.push(bytes)
-                chunkBytes += bytes.length
-                size += bytes.length
-              }
-              yield* flushChunk
-            }).pipe(
-              // A failing disk must not stop the bus: log, drop the batch, go on.
-              Effect.catch((error) => Effect.logError("audit write failed", error)),
-              lock.withPermit,
-              Effect.uninterruptible
-            )
-
-          const writer = Effect.forever(Effect.flatMap(Queue.takeAll(queue), write))
-          yield* Effect.forkScoped(writer)
-          // Runs before the writer is interrupted (finalizers run in reverse).
-          yield* Effect.addFinalizer(() => Effect.flatMap(Queue.clear(queue), (rest) => write(rest)))
-
-          const publish: Middleware.PublishMiddleware = (next) => (envelope, definition) =>
-            Effect.onExit(next(envelope, definition), (exit) => {
-              const status = Exit.isSuccess(exit)
-                ? exit.value.status
-                : exit.cause.reasons.find((r) => r._tag === "Fail")?.error._tag
-              if (status === undefined) return Effect.void
-              const line = toLine(redact(envelope), status)
-              // Room in the buffer: no Effect to run; else wait for room.
-              return Queue.offerUnsafe(queue, line) ? Effect.void : Queue.offer(queue, line)
-            })
-          // Events published while the bus drains (system.handler_error, say)
-          // are written once it has drained.
-          return { publish, afterDrain: Effect.flatMap(Queue.clear(queue), write) }
-        })
+export const plugin = Plugin.configured("Audit", Options, (decoded) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const redactor = yield* Effect.serviceOption(Redactor)
+    const path = `${decoded.directory.replace(/\/+$/, "")}/${decoded.file ?? "events.jsonl"}`
+    const maxBytes = decoded.maxBytes ?? 10 * 1024 * 1024
+    const backups = decoded.backups ?? 5
+    const redact = Option.match(redactor, {
+      onNone: () => (e: Envelope.Envelope) => e,
+      onSome: (r) => (e: Envelope.Envelope) => r.redact(e)
     })
-  )
+
+    // Two stages: the writer fiber and the final flush live in the bus's scope.
+    return (_bus: Plugin.BusHandle) =>
+      Effect.gen(function* () {
+        yield* fs.makeDirectory(decoded.directory, { recursive: true }).pipe(Effect.orDie)
+        let size = yield* fs.stat(path).pipe(
+          Effect.map((info) => Number(info.size)),
+          Effect.orElseSucceed(() => 0)
+        )
+        const queue = yield* Queue.bounded<string>(decoded.capacity ?? 4096)
+        const lock = yield* Semaphore.make(1)
+
+        const rotate = Effect.gen(function* () {
+          if (backups === 0) return yield* fs.remove(path, { force: true })
+          yield* fs.remove(backupPath(path, backups), { force: true })
+          for (let n = backups - 1; n >= 1; n--) {
+            const from = backupPath(path, n)
+            if (yield* fs.exists(from)) yield* fs.rename(from, backupPath(path, n + 1))
+          }
+          if (yield* fs.exists(path)) yield* fs.rename(path, backupPath(path, 1))
+        })
+
+        // Appends lines, rotating between them; one write per run of lines
+        // that fits the current file.
+        const write = (lines: ReadonlyArray<string>) =>
+          Effect.gen(function* () {
+            let chunk: Array<Uint8Array> = []
+            let chunkBytes = 0
+            const flushChunk = Effect.suspend(() => {
+              if (chunk.length === 0) return Effect.void
+              const data = new Uint8Array(chunkBytes)
+              let offset = 0
+              for (const part of chunk) {
+                data.set(part, offset)
+                offset += part.length
+              }
+              chunk = []
+              chunkBytes = 0
+              return fs.writeFile(path, data, { flag: "a" })
+            })
+            for (const line of lines) {
+              const bytes = encoder.encode(line)
+              if (size > 0 && size + bytes.length > maxBytes) {
+                yield* flushChunk
+                yield* rotate
+                size = 0
+              }
+              chunk.push(bytes)
+              chunkBytes += bytes.length
+              size += bytes.length
+            }
+            yield* flushChunk
+          }).pipe(
+            // A failing disk must not stop the bus: log, drop the batch, go on.
+            Effect.catch((error) => Effect.logError("audit write failed", error)),
+            lock.withPermit,
+            Effect.uninterruptible
+          )
+
+        const writer = Effect.forever(Effect.flatMap(Queue.takeAll(queue), write))
+        yield* Effect.forkScoped(writer)
+        // Runs before the writer is interrupted (finalizers run in reverse).
+        yield* Effect.addFinalizer(() => Effect.flatMap(Queue.clear(queue), (rest) => write(rest)))
+
+        const publish: Middleware.PublishMiddleware = (next) => (envelope, definition) =>
+          Effect.onExit(next(envelope, definition), (exit) => {
+            const status = Exit.isSuccess(exit)
+              ? exit.value.status
+              : exit.cause.reasons.find((r) => r._tag === "Fail")?.error._tag
+            if (status === undefined) return Effect.void
+            const line = toLine(redact(envelope), status)
+            // Room in the buffer: no Effect to run; else wait for room.
+            return Queue.offerUnsafe(queue, line) ? Effect.void : Queue.offer(queue, line)
+          })
+        // Events published while the bus drains (system.handler_error, say)
+        // are written once it has drained.
+        return { publish, afterDrain: Effect.flatMap(Queue.clear(queue), write) }
+      })
+  })
+)

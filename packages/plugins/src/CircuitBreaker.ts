@@ -33,7 +33,7 @@
  *
  * @since 0.1.0
  */
-import type { Errors, Middleware } from "@eventfabric/core"
+import type { Middleware } from "@eventfabric/core"
 import { Options as CoreOptions, Delivery, Event, Plugin } from "@eventfabric/core"
 import { Clock, Duration, Effect, Schema } from "effect"
 import { Circuit, type Policy, type Transition, verdictOf } from "./internal/circuit.ts"
@@ -207,37 +207,34 @@ const localMiddleware = (
  * @category plugins
  * @since 0.1.0
  */
-export const plugin = (options?: Options): Plugin.Plugin<Errors.InvalidOptions> =>
-  Plugin.make(
-    "CircuitBreaker",
-    Effect.gen(function* () {
-      const decoded = yield* CoreOptions.decode(Options, "CircuitBreaker", options)
-      const policy = policyOf(decoded)
-      const slowMillis = decoded.slowCall === undefined ? undefined : Duration.toMillis(decoded.slowCall)
-      const shared = decoded.shared === true ? yield* sharedMiddleware(policy, slowMillis) : undefined
-      // Needs the bus handle: it publishes the circuit events.
-      return Effect.fnUntraced(function* (bus: Plugin.BusHandle) {
-        // A transition is announced from its own fiber (rare: one per opening
-        // or closing), so a full CRITICAL lane never holds up the delivery.
-        const run = Effect.runForkWith(yield* Effect.context<never>())
-        const publish = <D extends Event.Definition>(definition: D, payload: Event.Payload<D>) => {
-          run(Effect.ignore(bus.publish(definition, payload)))
-        }
-        const announce = (subscription: string, transition: Transition) => {
-          if (transition.to === "open") {
-            publish(CircuitOpened, {
-              subscription,
-              trigger: transition.trigger,
-              retryAfterMillis: transition.openFor,
-              consecutiveOpenings: transition.openings
-            })
-          } else publish(CircuitClosed, { subscription })
-        }
-        const delivery =
-          shared === undefined
-            ? localMiddleware(policy, slowMillis, yield* Clock.Clock, announce)
-            : yield* shared(announce)
-        return { delivery } satisfies Plugin.Hooks
-      })
+export const plugin = Plugin.configured("CircuitBreaker", Options, (decoded) =>
+  Effect.gen(function* () {
+    const policy = policyOf(decoded)
+    const slowMillis = decoded.slowCall === undefined ? undefined : Duration.toMillis(decoded.slowCall)
+    const shared = decoded.shared === true ? yield* sharedMiddleware(policy, slowMillis) : undefined
+    // Needs the bus handle: it publishes the circuit events.
+    return Effect.fnUntraced(function* (bus: Plugin.BusHandle) {
+      // A transition is announced from its own fiber (rare: one per opening
+      // or closing), so a full CRITICAL lane never holds up the delivery.
+      const run = Effect.runForkWith(yield* Effect.context<never>())
+      const publish = <D extends Event.Definition>(definition: D, payload: Event.Payload<D>) => {
+        run(Effect.ignore(bus.publish(definition, payload)))
+      }
+      const announce = (subscription: string, transition: Transition) => {
+        if (transition.to === "open") {
+          publish(CircuitOpened, {
+            subscription,
+            trigger: transition.trigger,
+            retryAfterMillis: transition.openFor,
+            consecutiveOpenings: transition.openings
+          })
+        } else publish(CircuitClosed, { subscription })
+      }
+      const delivery =
+        shared === undefined
+          ? localMiddleware(policy, slowMillis, yield* Clock.Clock, announce)
+          : yield* shared(announce)
+      return { delivery } satisfies Plugin.Hooks
     })
-  )
+  })
+)

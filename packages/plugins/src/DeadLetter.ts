@@ -17,8 +17,8 @@
  *
  * @since 0.1.0
  */
-import type { Errors, Middleware } from "@eventfabric/core"
-import { Options as CoreOptions, Delivery, Plugin } from "@eventfabric/core"
+import type { Middleware } from "@eventfabric/core"
+import { Delivery, Plugin } from "@eventfabric/core"
 import { Effect, Schema } from "effect"
 import { DeadLetterQueue } from "./DeadLetterQueue.ts"
 import { Reason } from "./DeadLetterStore.ts"
@@ -131,16 +131,13 @@ export const hooks = (
  * @category plugins
  * @since 0.1.0
  */
-export const plugin = (options?: Options): Plugin.Plugin<Errors.InvalidOptions, DeadLetterQueue> =>
-  Plugin.make(
-    "DeadLetter",
-    Effect.gen(function* () {
-      const decoded = yield* CoreOptions.decode(Options, "DeadLetter", options)
-      const dlq = yield* DeadLetterQueue
-      const installed = hooks(
-        dlq,
-        new Set(decoded.reasons ?? ["HandlerError", "HandlerTimeout", "CircuitOpen", "Overflow"])
-      )
-      return (bus: Plugin.BusHandle) => Effect.as(dlq.attach(bus), installed as Plugin.Hooks)
-    })
-  )
+export const plugin = Plugin.configured("DeadLetter", Options, (decoded) =>
+  Effect.gen(function* () {
+    const dlq = yield* DeadLetterQueue
+    const installed = hooks(
+      dlq,
+      new Set(decoded.reasons ?? ["HandlerError", "HandlerTimeout", "CircuitOpen", "Overflow"])
+    )
+    return (bus: Plugin.BusHandle) => Effect.as(dlq.attach(bus), installed as Plugin.Hooks)
+  })
+)

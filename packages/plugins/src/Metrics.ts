@@ -293,23 +293,19 @@ const sampler = (series: Series, context: Context.Context<never>) => {
  * @category plugins
  * @since 0.1.0
  */
-export const plugin = (options?: Options): Plugin.Plugin<Errors.InvalidOptions> =>
-  Plugin.make(
-    "Metrics",
-    Effect.map(CoreOptions.decode(Options, "Metrics", options), (decoded) => {
-      const series = makeSeries(decoded.prefix ?? "eventfabric", decoded.boundaries ?? defaultBoundaries)
-      const interval = decoded.sampleInterval ?? Duration.seconds(5)
-      return Effect.fnUntraced(function* (bus: Plugin.BusHandle) {
-        const context = yield* Effect.context<never>()
-        const clock = yield* Clock.Clock
-        const sample = sampler(series, context)
-        const tick = Effect.flatMap(bus.stats, (stats) => Effect.sync(() => sample(stats)))
-        yield* tick
-        yield* Effect.forkScoped(Effect.repeat(tick, Schedule.spaced(interval)))
-        return {
-          publish: publishMiddleware(series, context),
-          delivery: deliveryMiddleware(series, context, clock)
-        }
-      })
-    })
-  )
+export const plugin = Plugin.configured("Metrics", Options, (decoded) => {
+  const series = makeSeries(decoded.prefix ?? "eventfabric", decoded.boundaries ?? defaultBoundaries)
+  const interval = decoded.sampleInterval ?? Duration.seconds(5)
+  return Effect.fnUntraced(function* (bus: Plugin.BusHandle) {
+    const context = yield* Effect.context<never>()
+    const clock = yield* Clock.Clock
+    const sample = sampler(series, context)
+    const tick = Effect.flatMap(bus.stats, (stats) => Effect.sync(() => sample(stats)))
+    yield* tick
+    yield* Effect.forkScoped(Effect.repeat(tick, Schedule.spaced(interval)))
+    return {
+      publish: publishMiddleware(series, context),
+      delivery: deliveryMiddleware(series, context, clock)
+    }
+  })
+})

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Options as CoreOptions, Errors, Event, type Middleware, Plugin } from "@eventfabric/core"
+import { Errors, Event, type Middleware, Plugin } from "@eventfabric/core"
 import { Effect, Result, Schema } from "effect"
 
 /**
@@ -174,20 +174,16 @@ export const middleware = (options: typeof Options.Type): Middleware.PublishMidd
  * @category plugins
  * @since 0.1.0
  */
-export const plugin = (options?: Options): Plugin.Plugin<Errors.InvalidOptions> =>
-  Plugin.make(
-    "Validation",
-    // Needs the bus handle: `publishUnknown` routes rejections through the
-    // publish of buses that run this plugin.
-    Effect.map(CoreOptions.decode(Options, "Validation", options), (decoded) => {
-      const publish = middleware(decoded)
-      return (bus: Plugin.BusHandle) =>
-        Effect.sync(() => {
-          validatedBuses.add(bus.publish)
-          return { publish }
-        })
+export const plugin = Plugin.configured("Validation", Options, (decoded) => {
+  // Needs the bus handle: `publishUnknown` routes rejections through the
+  // publish of buses that run this plugin.
+  const publish = middleware(decoded)
+  return (bus: Plugin.BusHandle) =>
+    Effect.sync(() => {
+      validatedBuses.add(bus.publish)
+      return { publish }
     })
-  )
+})
 
 /**
  * Definitions by name: how untrusted input finds its Schema.
