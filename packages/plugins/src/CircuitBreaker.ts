@@ -174,6 +174,8 @@ const localMiddleware = (
     // Closed and no slow-call policy: no clock read on the way in.
     const start = c.closed && slowMillis === undefined ? 0 : clock.currentTimeMillisUnsafe()
     if (!c.admit(start)) return Effect.fail(new Delivery.CircuitOpen({ subscription: name }))
+    // `onExit`, not a match: an interrupted probe must still release the
+    // half-open slot, and only a finalizer runs when the fiber is interrupted.
     return Effect.onExit(next(d), (exit) => {
       const now = slowMillis === undefined && c.closed ? 0 : clock.currentTimeMillisUnsafe()
       let verdict = verdictOf(exit)
