@@ -16,7 +16,18 @@
  * program cannot tell them apart.
  */
 import { EventBus, Plugin } from "@eventfabric/core"
-import { CircuitBreaker, DeadLetter, Dedup, Metrics, Retry, Tracing, Validation } from "@eventfabric/plugins"
+import { Prometheus } from "@eventfabric/exporters"
+import {
+  CircuitBreaker,
+  DeadLetter,
+  DeadLetterQueue,
+  DeadLetterStore,
+  Dedup,
+  Metrics,
+  Retry,
+  Tracing,
+  Validation
+} from "@eventfabric/plugins"
 import { RedisConnection, RedisDeadLetterStore } from "@eventfabric/redis"
 import { Cause, Config, Effect, Layer } from "effect"
 import { FetchHttpClient } from "effect/http"
@@ -35,7 +46,7 @@ export const AppEnv = Config.Literals(environments, "APP_ENV").pipe(Config.withD
 /** Development: every publish and delivery logged; no dedup, so repeats are visible. */
 export const Dev = EventBus.layer().pipe(
   Layer.provide(Plugin.layer(logging(), Validation.plugin(), DeadLetter.plugin())),
-  Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 1000 }))
+  Layer.provideMerge(DeadLetterQueue.layerMemory({ capacity: 1000 }))
 )
 
 /**
@@ -47,7 +58,7 @@ export const Test = EventBus.layer({ shutdownGrace: "1 second" }).pipe(
   Layer.provide(
     Plugin.layer(Validation.plugin(), DeadLetter.plugin(), Retry.plugin({ times: 2, base: "1 second", jitter: false }))
   ),
-  Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 100 }))
+  Layer.provideMerge(DeadLetterQueue.layerMemory({ capacity: 100 }))
 )
 
 /**
@@ -63,7 +74,7 @@ export const ProdDeadLetters = Layer.unwrap(
       Layer.provide(RedisConnection.layer({ url, connectTimeout: "1 second" })),
       Layer.tap(() => Effect.logInfo(`dead letters: redis at ${url}`))
     )
-    const memory = DeadLetter.layerMemory({ capacity: 10_000 })
+    const memory = DeadLetterStore.layerMemory({ capacity: 10_000 })
     return redis.pipe(
       Layer.catchCause((cause) =>
         memory.pipe(
@@ -72,7 +83,7 @@ export const ProdDeadLetters = Layer.unwrap(
       )
     )
   })
-).pipe((store) => DeadLetter.DeadLetterQueue.layer.pipe(Layer.provideMerge(store)))
+).pipe((store) => DeadLetterQueue.layer.pipe(Layer.provideMerge(store)))
 
 /**
  * OpenTelemetry: traces, metrics and logs over OTLP/HTTP (JSON) to
@@ -106,7 +117,9 @@ export const Prod = Layer.unwrap(
     const bus = EventBus.layer({ lanes: { low: { capacity: 10_000, strategy: "sliding" } } }).pipe(
       Layer.provide(
         Plugin.layer(
-          Tracing.plugin(),
+          // This program publishes a handful of events: trace every one. The
+          // default, 1 root event in 100, suits real traffic.
+          Tracing.plugin({ sampleRatio: 1 }),
           Metrics.plugin({ sampleInterval: "5 seconds" }),
           Validation.plugin(),
           Dedup.plugin({ window: "1 second" }),
@@ -119,7 +132,7 @@ export const Prod = Layer.unwrap(
     )
     return Layer.mergeAll(
       bus,
-      Metrics.layerPrometheus({ port, host }).pipe(
+      Prometheus.layer({ port, host }).pipe(
         Layer.tap(() =>
           Effect.logInfo(`metrics: Prometheus text on http://${host}:${port === 0 ? "<free port>" : port}/metrics`)
         )

@@ -4,7 +4,7 @@
  * behind them is the environment's business (see `layers.ts`).
  */
 import { Event, EventBus } from "@eventfabric/core"
-import { DeadLetter } from "@eventfabric/plugins"
+import { DeadLetterQueue } from "@eventfabric/plugins"
 import { Console, Effect, Schema } from "effect"
 
 /** An order was placed. */
@@ -28,7 +28,7 @@ export interface Report {
  */
 export const program = Effect.gen(function* () {
   const bus = yield* EventBus.EventBus
-  const dlq = yield* DeadLetter.DeadLetterQueue
+  const dlq = yield* DeadLetterQueue.DeadLetterQueue
   const handled: Array<string> = []
   const ids = new Set<string>()
 

@@ -18,7 +18,7 @@
 import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { EventBus, Plugin } from "@eventfabric/core"
-import { DeadLetter, type DeadLetterStore, Metrics, Redaction, Validation } from "@eventfabric/plugins"
+import { DeadLetter, DeadLetterQueue, type DeadLetterStore, Metrics, Redaction, Validation } from "@eventfabric/plugins"
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
@@ -41,7 +41,7 @@ export const Bus = EventBus.EventBus.layer().pipe(
       DeadLetter.plugin()
     )
   ),
-  Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 10_000 })),
+  Layer.provideMerge(DeadLetterQueue.layerMemory({ capacity: 10_000 })),
   Layer.provideMerge(Redaction.Redactor.layer())
 )
 
@@ -98,7 +98,7 @@ const metrics = Effect.map(PrometheusMetrics.format(), (text) =>
 )
 
 const deadLetters = Effect.gen(function* () {
-  const dlq = yield* DeadLetter.DeadLetterQueue
+  const dlq = yield* DeadLetterQueue.DeadLetterQueue
   const redactor = yield* Redaction.Redactor
   const entries = yield* dlq.list()
   return HttpServerResponse.jsonUnsafe(entries.map((entry) => publicEntry(redactor, entry)))
@@ -106,7 +106,7 @@ const deadLetters = Effect.gen(function* () {
 
 const retry = Effect.gen(function* () {
   const { id } = yield* HttpRouter.params
-  const dlq = yield* DeadLetter.DeadLetterQueue
+  const dlq = yield* DeadLetterQueue.DeadLetterQueue
   return yield* dlq.retry(id ?? "").pipe(
     Effect.map((outcome) =>
       outcome.status === "succeeded"

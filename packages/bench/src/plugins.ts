@@ -11,6 +11,7 @@ import {
   Audit,
   CircuitBreaker,
   DeadLetter,
+  DeadLetterQueue,
   Dedup,
   Metrics,
   Redaction,
@@ -62,7 +63,7 @@ export const registry: ReadonlyArray<Entry> = [
   entry("Tracing", Tracing.plugin()),
   entry("CircuitBreaker", CircuitBreaker.plugin()),
   entry("Retry", Retry.plugin()),
-  entry("DeadLetter", DeadLetter.plugin(), DeadLetter.DeadLetterQueue.layerMemory()),
+  entry("DeadLetter", DeadLetter.plugin(), DeadLetterQueue.layerMemory()),
   entry(
     "Audit",
     Audit.plugin({ directory: join(tmpdir(), `eventfabric-bench-audit-${process.pid}`) }),

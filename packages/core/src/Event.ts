@@ -88,11 +88,66 @@ export interface Definition<Name extends string = string, S extends PayloadSchem
   /**
    * Dedup key; without it, dedup hashes type, source and payload. Typed by
    * `define`; kept loose here so definitions stay covariant in their schema.
+   *
+   * @deprecated Use the Dedup plugin's annotation (`Dedup.keyed(definition, key)`).
    */
   readonly key: ((payload: any) => string) | undefined
-  /** Marks telemetry-like events that a batching plugin may deliver in batches. */
+  /**
+   * Marks telemetry-like events that a batching plugin may deliver in batches.
+   *
+   * @deprecated Use the Batching helper's annotation (`Batching.batchable(definition)`).
+   */
   readonly batchable: boolean
+  /** Open annotations that plugins define and read; see `annotate`. */
+  readonly annotations?: Annotations | undefined
 }
+
+/**
+ * Open annotations on a definition. The core reads none of them: each key
+ * belongs to the plugin or helper that defines it (named after its module,
+ * e.g. `"@eventfabric/plugins/Dedup/key"`), which also offers a typed way to
+ * set it.
+ *
+ * @since 0.2.0
+ */
+export type Annotations = { readonly [key: string]: unknown }
+
+/**
+ * A copy of the definition with annotations added (later values win).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Event } from "@eventfabric/core"
+ *
+ * const Placed = Event.annotate(
+ *   Event.define("orders.placed", { payload: Schema.Struct({ orderId: Schema.String }) }),
+ *   { "my-plugin/audited": true }
+ * )
+ * Event.annotation(Placed, "my-plugin/audited") // true
+ * ```
+ * @category annotations
+ * @since 0.2.0
+ */
+export const annotate = <D extends Definition>(definition: D, annotations: Annotations): D => ({
+  ...definition,
+  annotations: { ...definition.annotations, ...annotations }
+})
+
+/**
+ * The value of one annotation, `undefined` when it is not set.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Event } from "@eventfabric/core"
+ * const Placed = Event.define("orders.placed", { payload: Schema.Struct({ orderId: Schema.String }) })
+ * Event.annotation(Placed, "my-plugin/audited") // undefined
+ * ```
+ * @category annotations
+ * @since 0.2.0
+ */
+export const annotation = (definition: Definition, key: string): unknown => definition.annotations?.[key]
 
 /**
  * The payload type of a definition.
@@ -120,8 +175,7 @@ export type Name<D> = D extends Definition<infer N, any> ? N : never
  *
  * const OrderPlaced = Event.define("orders.placed", {
  *   payload: Schema.Struct({ orderId: Schema.String, total: Schema.Number }),
- *   priority: "normal",
- *   key: (p) => p.orderId
+ *   priority: "normal"
  * })
  * ```
  * @since 0.1.0
@@ -131,8 +185,11 @@ export const define = <const N extends string, S extends PayloadSchema>(
   options: {
     readonly payload: S
     readonly priority?: Priority | undefined
+    /** @deprecated Use `Dedup.keyed(definition, key)`. */
     readonly key?: ((payload: S["Type"]) => string) | undefined
+    /** @deprecated Use `Batching.batchable(definition)`. */
     readonly batchable?: boolean | undefined
+    readonly annotations?: Annotations | undefined
   }
 ): Definition<N, S> => ({
   _tag: "EventDefinition",
@@ -140,7 +197,8 @@ export const define = <const N extends string, S extends PayloadSchema>(
   payload: options.payload,
   priority: options.priority ?? "normal",
   key: options.key,
-  batchable: options.batchable ?? false
+  batchable: options.batchable ?? false,
+  ...(options.annotations === undefined ? {} : { annotations: options.annotations })
 })
 
 /**

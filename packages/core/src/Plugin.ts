@@ -3,14 +3,15 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, Effect, Layer, type Scope } from "effect"
+import { Context, Data, Effect, Layer, type Schema, type Scope } from "effect"
 import type { Delivery, DeliveryError, Outcome } from "./Delivery.ts"
 import type { Egress } from "./Egress.ts"
 import type * as EnvelopeModule from "./Envelope.ts"
 import type { Envelope } from "./Envelope.ts"
-import type { PublishError } from "./Errors.ts"
+import type { InvalidOptions, PublishError } from "./Errors.ts"
 import type { Definition, Payload } from "./Event.ts"
 import type { DeliveryMiddleware, PublishMiddleware, Receipt } from "./Middleware.ts"
+import { decode } from "./Options.ts"
 import type { Stats } from "./Stats.ts"
 
 /**
@@ -130,6 +131,99 @@ export const make = <E, R>(name: string, build: Effect.Effect<Installed["install
   name,
   build: Effect.map(build, (install) => ({ name, install }))
 })
+
+/**
+ * A plugin that only contributes middleware: no options, no services, no bus
+ * handle. The name is given once.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Plugin } from "@eventfabric/core"
+ *
+ * const Logging = Plugin.middleware("Logging", {
+ *   publish: (next) => (envelope, definition) =>
+ *     Effect.tap(next(envelope, definition), () => Effect.logInfo(envelope.type))
+ * })
+ * ```
+ * @category constructors
+ * @since 0.2.0
+ */
+export const middleware = (name: string, hooks: Hooks): Plugin =>
+  make(
+    name,
+    Effect.succeed(() => Effect.succeed(hooks))
+  )
+
+/**
+ * The options argument of a configured plugin: optional when every option is.
+ *
+ * @since 0.2.0
+ */
+export type OptionsArgument<S extends Schema.Top> = {} extends S["Encoded"]
+  ? [options?: S["Encoded"] | undefined]
+  : [options: S["Encoded"]]
+
+/**
+ * What a configured plugin's `build` answers: its hooks, or, for a plugin that
+ * needs the bus handle or the bus's scope, the install that makes them.
+ *
+ * @since 0.2.0
+ */
+export type Build = Hooks | Installed["install"]
+
+/**
+ * A plugin with Schema'd options, in one call: answers the plugin's
+ * constructor. The options are decoded when `Plugin.layer` builds, with the
+ * plugin's name as the path of a bad value (`InvalidOptions`, target = the
+ * name); `build` then makes the plugin from the decoded options, directly or
+ * as an Effect that may use services (a store, a clock). It answers the hooks,
+ * or, when the plugin needs the bus handle (publish system events, read
+ * stats) or the bus's scope (a fiber that lives as long as the bus), a
+ * function of the bus that installs them.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Plugin } from "@eventfabric/core"
+ *
+ * const Options = Schema.Struct({ level: Schema.optional(Schema.Literals(["info", "debug"])) })
+ * const Logging = Plugin.configured("Logging", Options, (options) => ({
+ *   publish: (next) => (envelope, definition) =>
+ *     Effect.tap(next(envelope, definition), () =>
+ *       options.level === "debug" ? Effect.logDebug(envelope.type) : Effect.logInfo(envelope.type)
+ *     )
+ * }))
+ * const plugin = Logging({ level: "debug" })
+ *
+ * // A plugin that needs the bus: build answers the install.
+ * const Census = Plugin.configured("Census", Schema.Struct({}), () => (bus: Plugin.BusHandle) =>
+ *   Effect.succeed({
+ *     publish: (next) => (envelope, definition) =>
+ *       Effect.tap(next(envelope, definition), () => Effect.flatMap(bus.stats, (s) => Effect.logDebug(s.published)))
+ *   })
+ * )
+ * ```
+ * @category constructors
+ * @since 0.2.0
+ */
+export const configured =
+  <S extends Schema.Codec<any, any, never, never>, E = never, R = never>(
+    name: string,
+    options: S,
+    build: (options: S["Type"]) => Build | Effect.Effect<Build, E, R>
+  ) =>
+  (...args: OptionsArgument<S>): Plugin<InvalidOptions | E, R> =>
+    make(
+      name,
+      Effect.flatMap(decode(options, name, args[0]), (decoded) => {
+        const built = build(decoded)
+        return Effect.isEffect(built) ? Effect.map(built, toInstall) : Effect.succeed(toInstall(built))
+      })
+    )
+
+const toInstall = (built: Build): Installed["install"] =>
+  typeof built === "function" ? built : () => Effect.succeed(built)
 
 /**
  * The plugins the bus installs, outermost first. Empty by default: a bus with

@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { Errors, type EventBus, Options, Selector } from "@eventfabric/core"
-import { DeadLetterStore } from "@eventfabric/plugins"
+import * as DeadLetterStore from "@eventfabric/plugins/DeadLetterStore"
 import { Codec, Transport } from "@eventfabric/transport"
 import { RetentionPolicy, StorageType } from "@nats-io/jetstream"
 import { Context, Duration, Effect, Layer, type Scope } from "effect"

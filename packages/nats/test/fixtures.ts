@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { EventBus } from "@eventfabric/core"
-import { DeadLetter, DeadLetterStore } from "@eventfabric/plugins"
+import { DeadLetterStore } from "@eventfabric/plugins"
 import { type Duration, Effect, Layer, type Scope } from "effect"
 import { NatsConnection, type NatsOptions, NatsTransport } from "../src/index.ts"
 import { ENV_URL } from "./server.ts"
@@ -41,7 +41,7 @@ export const startNode = Effect.fnUntraced(function* <E>(
   url = NATS_URL!
 ) {
   const context = yield* Layer.build(
-    Layer.mergeAll(EventBus.EventBus.layer(), NatsTransport.layer(options), DeadLetter.layerMemory()).pipe(
+    Layer.mergeAll(EventBus.EventBus.layer(), NatsTransport.layer(options), DeadLetterStore.layerMemory()).pipe(
       Layer.provide(connection(url))
     )
   )

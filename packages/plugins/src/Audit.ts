@@ -2,7 +2,7 @@
  * Audit: every publish, as one JSON line, appended through the platform
  * `FileSystem` (`NodeFileSystem.layer` on Node).
  *
- * Each line is the envelope (redacted by the `Redactor` when one is provided)
+ * Each line is the envelope (masked by the bus's egress, or by a `Redactor` provided to the plugin)
  * plus `status`: the receipt (`accepted`, `dropped`, `deduplicated`) or the
  * error tag (`InvalidEvent`, `BackpressureError`, `BusClosedError`).
  *
@@ -21,12 +21,12 @@
  *
  * @since 0.1.0
  */
-import { type Envelope, type Middleware, Options, Plugin } from "@eventfabric/core"
+import { type Envelope, type Middleware, Plugin } from "@eventfabric/core"
 import { Effect, Exit, FileSystem, Option, Queue, Schema, Semaphore } from "effect"
 import { Redactor } from "./Redaction.ts"
 
 /**
- * The config.
+ * The options.
  *
  * - `directory` (required): created when missing.
  * - `file`: default `"events.jsonl"`; backups insert the number before the
@@ -39,11 +39,12 @@ import { Redactor } from "./Redaction.ts"
  * ```ts
  * import { Schema } from "effect"
  * import { Audit } from "@eventfabric/plugins"
- * Schema.decodeUnknownSync(Audit.Config)({ directory: "/var/log/app", maxBytes: 1_048_576, backups: 3 })
+ * Schema.decodeUnknownSync(Audit.Options)({ directory: "/var/log/app", maxBytes: 1_048_576, backups: 3 })
  * ```
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export const Config = Schema.Struct({
+export const Options = Schema.Struct({
   directory: Schema.String.check(Schema.isNonEmpty()),
   file: Schema.optional(Schema.String.check(Schema.isPattern(/^[^/\\]+$/, { expected: "a file name without /" }))),
   maxBytes: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
@@ -52,9 +53,10 @@ export const Config = Schema.Struct({
 })
 
 /**
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export type Config = typeof Config.Encoded
+export type Options = typeof Options.Encoded
 
 /**
  * The path of backup `n` of a log file (`n` = 0: the file itself).
@@ -75,13 +77,27 @@ export const backupPath = (path: string, n: number): string => {
 
 const encoder = new TextEncoder()
 
-/** A JSON line: the envelope with a status. Values JSON cannot hold become strings. */
-const toLine = (envelope: Envelope.Envelope, status: string): string =>
-  `${JSON.stringify({ ...envelope, status }, (_key, value) => {
-    if (typeof value === "bigint") return value.toString()
-    if (typeof value === "symbol" || typeof value === "function") return String(value)
-    return value
-  })}\n`
+const replacer = (_key: string, value: unknown) => {
+  if (typeof value === "bigint") return value.toString()
+  if (typeof value === "symbol" || typeof value === "function") return String(value)
+  return value
+}
+
+/**
+ * A JSON line: the envelope with a status. Written without a replacer and
+ * without copying the envelope (a replacer function runs per value and made
+ * the line ~2x dearer); a payload JSON cannot write (a bigint) is written
+ * again with one that turns such values into strings.
+ */
+const toLine = (envelope: Envelope.Envelope, status: string): string => {
+  let json: string
+  try {
+    json = JSON.stringify(envelope)
+  } catch {
+    json = JSON.stringify(envelope, replacer)
+  }
+  return `${json.slice(0, -1)},"status":${JSON.stringify(status)}}\n`
+}
 
 /**
  * The plugin. Needs `FileSystem`; uses the `Redactor` when one is provided.
@@ -98,96 +114,98 @@ const toLine = (envelope: Envelope.Envelope, status: string): string =>
  *   Layer.provide([NodeFileSystem.layer, Redaction.Redactor.layer()])
  * )
  * ```
+ * @category plugins
  * @since 0.1.0
  */
-export const plugin = (config: Config) =>
-  Plugin.make(
-    "audit",
-    Effect.gen(function* () {
-      const decoded = yield* Options.decode(Config, "Audit", config)
-      const fs = yield* FileSystem.FileSystem
-      const redactor = yield* Effect.serviceOption(Redactor)
-      const path = `${decoded.directory.replace(/\/+$/, "")}/${decoded.file ?? "events.jsonl"}`
-      const maxBytes = decoded.maxBytes ?? 10 * 1024 * 1024
-      const backups = decoded.backups ?? 5
-      return (bus: Plugin.BusHandle) =>
-        Effect.gen(function* () {
-          // A Redactor provided to the plugin wins; otherwise the bus's egress
-          // (the Redaction plugin's, when installed), read at each write.
-          const redact = Option.match(redactor, {
-            onNone: () => (e: Envelope.Envelope) => bus.egress.envelope(e),
-            onSome: (r) => (e: Envelope.Envelope) => r.redact(e)
-          })
-          yield* fs.makeDirectory(decoded.directory, { recursive: true }).pipe(Effect.orDie)
-          let size = yield* fs.stat(path).pipe(
-            Effect.map((info) => Number(info.size)),
-            Effect.orElseSucceed(() => 0)
-          )
-          const queue = yield* Queue.bounded<string>(decoded.capacity ?? 4096)
-          const lock = yield* Semaphore.make(1)
-
-          const rotate = Effect.gen(function* () {
-            if (backups === 0) return yield* fs.remove(path, { force: true })
-            yield* fs.remove(backupPath(path, backups), { force: true })
-            for (let n = backups - 1; n >= 1; n--) {
-              const from = backupPath(path, n)
-              if (yield* fs.exists(from)) yield* fs.rename(from, backupPath(path, n + 1))
-            }
-            if (yield* fs.exists(path)) yield* fs.rename(path, backupPath(path, 1))
-          })
-
-          // Appends lines, rotating between them; one write per run of lines
-          // that fits the current file.
-          const write = (lines: ReadonlyArray<string>) =>
-            Effect.gen(function* () {
-              let chunk: Array<Uint8Array> = []
-              let chunkBytes = 0
-              const flushChunk = Effect.suspend(() => {
-                if (chunk.length === 0) return Effect.void
-                const data = new Uint8Array(chunkBytes)
-                let offset = 0
-                for (const part of chunk) {
-                  data.set(part, offset)
-                  offset += part.length
-                }
-                chunk = []
-                chunkBytes = 0
-                return fs.writeFile(path, data, { flag: "a" })
-              })
-              for (const line of lines) {
-                const bytes = encoder.encode(line)
-                if (size > 0 && size + bytes.length > maxBytes) {
-                  yield* flushChunk
-                  yield* rotate
-                  size = 0
-                }
-                chunk.push(bytes)
-                chunkBytes += bytes.length
-                size += bytes.length
-              }
-              yield* flushChunk
-            }).pipe(
-              // A failing disk must not stop the bus: log, drop the batch, go on.
-              Effect.catch((error) => Effect.logError("audit write failed", error)),
-              lock.withPermit,
-              Effect.uninterruptible
-            )
-
-          const writer = Effect.forever(Effect.flatMap(Queue.takeAll(queue), write))
-          yield* Effect.forkScoped(writer)
-          // Runs before the writer is interrupted (finalizers run in reverse).
-          yield* Effect.addFinalizer(() => Effect.flatMap(Queue.clear(queue), (rest) => write(rest)))
-
-          const publish: Middleware.PublishMiddleware = (next) => (envelope, definition) =>
-            Effect.onExit(next(envelope, definition), (exit) => {
-              const status = Exit.isSuccess(exit)
-                ? exit.value.status
-                : exit.cause.reasons.find((r) => r._tag === "Fail")?.error._tag
-              return status === undefined ? Effect.void : Queue.offer(queue, toLine(redact(envelope), status))
-            })
-          // Events published while the bus drains (system.handler_error, say)
-          // are written once it has drained.
-          return { publish, afterDrain: Effect.flatMap(Queue.clear(queue), write) }
+export const plugin = Plugin.configured("Audit", Options, (decoded) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const redactor = yield* Effect.serviceOption(Redactor)
+    const path = `${decoded.directory.replace(/\/+$/, "")}/${decoded.file ?? "events.jsonl"}`
+    const maxBytes = decoded.maxBytes ?? 10 * 1024 * 1024
+    const backups = decoded.backups ?? 5
+    // Two stages: the writer fiber and the final flush live in the bus's scope.
+    return (bus: Plugin.BusHandle) =>
+      Effect.gen(function* () {
+        // A Redactor provided to the plugin wins; otherwise the bus's egress
+        // (the Redaction plugin's, when installed), read at each write.
+        const redact = Option.match(redactor, {
+          onNone: () => (e: Envelope.Envelope) => bus.egress.envelope(e),
+          onSome: (r) => (e: Envelope.Envelope) => r.redact(e)
         })
-    })
-  )
+        yield* fs.makeDirectory(decoded.directory, { recursive: true }).pipe(Effect.orDie)
+        let size = yield* fs.stat(path).pipe(
+          Effect.map((info) => Number(info.size)),
+          Effect.orElseSucceed(() => 0)
+        )
+        const queue = yield* Queue.bounded<string>(decoded.capacity ?? 4096)
+        const lock = yield* Semaphore.make(1)
+
+        const rotate = Effect.gen(function* () {
+          if (backups === 0) return yield* fs.remove(path, { force: true })
+          yield* fs.remove(backupPath(path, backups), { force: true })
+          for (let n = backups - 1; n >= 1; n--) {
+            const from = backupPath(path, n)
+            if (yield* fs.exists(from)) yield* fs.rename(from, backupPath(path, n + 1))
+          }
+          if (yield* fs.exists(path)) yield* fs.rename(path, backupPath(path, 1))
+        })
+
+        // Appends lines, rotating between them; one write per run of lines
+        // that fits the current file.
+        const write = (lines: ReadonlyArray<string>) =>
+          Effect.gen(function* () {
+            let chunk: Array<Uint8Array> = []
+            let chunkBytes = 0
+            const flushChunk = Effect.suspend(() => {
+              if (chunk.length === 0) return Effect.void
+              const data = new Uint8Array(chunkBytes)
+              let offset = 0
+              for (const part of chunk) {
+                data.set(part, offset)
+                offset += part.length
+              }
+              chunk = []
+              chunkBytes = 0
+              return fs.writeFile(path, data, { flag: "a" })
+            })
+            for (const line of lines) {
+              const bytes = encoder.encode(line)
+              if (size > 0 && size + bytes.length > maxBytes) {
+                yield* flushChunk
+                yield* rotate
+                size = 0
+              }
+              chunk.push(bytes)
+              chunkBytes += bytes.length
+              size += bytes.length
+            }
+            yield* flushChunk
+          }).pipe(
+            // A failing disk must not stop the bus: log, drop the batch, go on.
+            Effect.catch((error) => Effect.logError("audit write failed", error)),
+            lock.withPermit,
+            Effect.uninterruptible
+          )
+
+        const writer = Effect.forever(Effect.flatMap(Queue.takeAll(queue), write))
+        yield* Effect.forkScoped(writer)
+        // Runs before the writer is interrupted (finalizers run in reverse).
+        yield* Effect.addFinalizer(() => Effect.flatMap(Queue.clear(queue), (rest) => write(rest)))
+
+        const publish: Middleware.PublishMiddleware = (next) => (envelope, definition) =>
+          Effect.onExit(next(envelope, definition), (exit) => {
+            const status = Exit.isSuccess(exit)
+              ? exit.value.status
+              : exit.cause.reasons.find((r) => r._tag === "Fail")?.error._tag
+            if (status === undefined) return Effect.void
+            const line = toLine(redact(envelope), status)
+            // Room in the buffer: no Effect to run; else wait for room.
+            return Queue.offerUnsafe(queue, line) ? Effect.void : Queue.offer(queue, line)
+          })
+        // Events published while the bus drains (system.handler_error, say)
+        // are written once it has drained.
+        return { publish, afterDrain: Effect.flatMap(Queue.clear(queue), write) }
+      })
+  })
+)

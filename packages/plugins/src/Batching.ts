@@ -1,5 +1,8 @@
 /**
- * Batching: delivers events of `batchable` definitions (LOW-priority
+ * Batching: a subscription helper, not a plugin. It installs no middleware
+ * and adds nothing to other deliveries; `Batching.subscribe` is a way to
+ * subscribe. It delivers events of definitions marked
+ * `Batching.batchable(definition)` (LOW-priority
  * telemetry, say) to a batch handler as `Batch<A>`, a ReadonlyArray of
  * envelopes, when `size` events have gathered or `within` has passed since
  * the first of them, whichever comes first.
@@ -22,8 +25,7 @@
  *
  * @since 0.1.0
  */
-import type { Envelope, Event } from "@eventfabric/core"
-import { Errors, EventBus, Options } from "@eventfabric/core"
+import { Options as CoreOptions, type Envelope, Errors, Event, EventBus } from "@eventfabric/core"
 import { Cause, Duration, Effect, Fiber, Queue, Schema, type Scope, Stream } from "effect"
 
 /**
@@ -47,25 +49,65 @@ export type Batch<A, Name extends string = string> = ReadonlyArray<Envelope.Enve
  * ```ts
  * import { Schema } from "effect"
  * import { Batching } from "@eventfabric/plugins"
- * Schema.decodeUnknownSync(Batching.Config)({ size: 500, within: "100 millis" })
+ * Schema.decodeUnknownSync(Batching.Options)({ size: 500, within: "100 millis" })
  * ```
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export const Config = Schema.Struct({
+export const Options = Schema.Struct({
   name: Schema.optional(Schema.String.check(Schema.isNonEmpty())),
   size: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
-  within: Schema.optional(Options.DurationInput),
+  within: Schema.optional(CoreOptions.DurationInput),
   capacity: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
   mailbox: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
-  flushTimeout: Schema.optional(Options.DurationInput)
+  flushTimeout: Schema.optional(CoreOptions.DurationInput)
 })
 
 /**
  * The options as a caller writes them.
  *
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export type BatchOptions = typeof Config.Encoded
+export type Options = typeof Options.Encoded
+
+const BatchableAnnotation = "@eventfabric/plugins/Batching/batchable"
+
+/**
+ * Marks a definition batchable: `Batching.subscribe` accepts it (telemetry,
+ * say, on the LOW lane).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Event } from "@eventfabric/core"
+ * import { Batching } from "@eventfabric/plugins"
+ * const Reading = Batching.batchable(
+ *   Event.define("telemetry.metric", { payload: Schema.Struct({ value: Schema.Number }), priority: "low" })
+ * )
+ * ```
+ * @category annotations
+ * @since 0.2.0
+ */
+export const batchable = <D extends Event.Definition>(definition: D): D =>
+  Event.annotate(definition, { [BatchableAnnotation]: true })
+
+/**
+ * True for a definition marked `batchable` (or with the core's deprecated
+ * `batchable: true`).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Event } from "@eventfabric/core"
+ * import { Batching } from "@eventfabric/plugins"
+ * Batching.isBatchable(Event.define("telemetry.metric", { payload: Schema.Number })) // false
+ * ```
+ * @category annotations
+ * @since 0.2.0
+ */
+export const isBatchable = (definition: Event.Definition): boolean =>
+  Event.annotation(definition, BatchableAnnotation) === true || definition.batchable
 
 /**
  * Counters of one batch subscription.
@@ -102,11 +144,12 @@ export interface BatchSubscription {
  * import { Event, EventBus } from "@eventfabric/core"
  * import { Batching } from "@eventfabric/plugins"
  *
- * const Metric = Event.define("telemetry.metric", {
- *   payload: Schema.Struct({ name: Schema.String, value: Schema.Number }),
- *   priority: "low",
- *   batchable: true
- * })
+ * const Metric = Batching.batchable(
+ *   Event.define("telemetry.metric", {
+ *     payload: Schema.Struct({ name: Schema.String, value: Schema.Number }),
+ *     priority: "low"
+ *   })
+ * )
  *
  * const program = Effect.gen(function*() {
  *   yield* Batching.subscribe(Metric, (batch) => Effect.log(`writing ${batch.length} points`), {
@@ -120,14 +163,14 @@ export interface BatchSubscription {
 export const subscribe = <D extends Event.Definition, E, R>(
   definition: D,
   handler: (batch: Batch<Event.Payload<D>, Event.Name<D>>) => Effect.Effect<unknown, E, R>,
-  options?: BatchOptions
+  options?: Options
 ): Effect.Effect<BatchSubscription, Errors.InvalidOptions, EventBus.EventBus | Scope.Scope | R> =>
   Effect.gen(function* () {
-    const decoded = yield* Options.decode(Config, "Batching.subscribe", options)
-    if (!definition.batchable) {
+    const decoded = yield* CoreOptions.decode(Options, "Batching.subscribe", options)
+    if (!isBatchable(definition)) {
       return yield* new Errors.InvalidOptions({
         target: "Batching.subscribe",
-        message: `${definition.name} is not batchable: define it with { batchable: true }`
+        message: `${definition.name} is not batchable: mark it with Batching.batchable(definition)`
       })
     }
     const size = decoded.size ?? 100

@@ -1,7 +1,10 @@
 /**
- * CircuitBreaker: one circuit per subscription, built on the
- * `effect/persistence` `CircuitBreaker` (its store, trip policies, half-open
- * probe and open-time backoff), not on a state machine of its own.
+ * CircuitBreaker: one circuit per subscription, a synchronous state machine
+ * in the process (no Effect, no Scope and no allocation per delivery while
+ * closed). With `shared: true`, the circuits live in the `effect/persistence`
+ * `CircuitBreakerStore` found in context instead (e.g. its Redis store), so
+ * that several processes share them; that path costs a Scope and a store
+ * round trip per delivery.
  *
  * - Trips on `failures` consecutive failed deliveries, on a failure rate over
  *   the last `failureRate.size` deliveries, or both (then two persistence
@@ -24,16 +27,17 @@
  * their backoff included; give it a threshold above your retry budget, or put
  * the breaker inside Retry if you want per-try accounting.
  *
- * State lives in the `CircuitBreakerStore` found in context (e.g.
- * `layerStoreRedis` to share circuits between processes); without one, each
- * bus gets a memory store.
+ * Circuits live in the bus's process unless `shared: true`, which keeps them
+ * in the `CircuitBreakerStore` found in context (a memory store when there is
+ * none).
  *
  * @since 0.1.0
  */
-import type { Errors, Middleware } from "@eventfabric/core"
-import { Delivery, Event, Options, Plugin } from "@eventfabric/core"
-import { Cause, Context, Duration, Effect, Exit, Layer, Option, Schedule, Schema, Stream } from "effect"
-import { CircuitBreaker as Breaker } from "effect/persistence"
+import type { Middleware } from "@eventfabric/core"
+import { Options as CoreOptions, Delivery, Event, Plugin } from "@eventfabric/core"
+import { Clock, Duration, Effect, Schema } from "effect"
+import { Circuit, type Policy, type Transition, verdictOf } from "./internal/circuit.ts"
+import { sharedMiddleware } from "./internal/sharedCircuit.ts"
 
 /**
  * Published when a subscription's circuit opens (from closed: a failed probe
@@ -103,7 +107,7 @@ const FailureRate = Schema.Struct({
 )
 
 /**
- * The plugin's config, decoded when its layer builds.
+ * The plugin's options, decoded when its layer builds.
  *
  * - `failures`: consecutive failed deliveries that open the circuit (default
  *   5 when `failureRate` is not set).
@@ -112,55 +116,76 @@ const FailureRate = Schema.Struct({
  * - `openDuration`: open time before the probe (default 30 s).
  * - `maxOpenDuration`: when set, the open time doubles on each consecutive
  *   opening, up to this.
+ * - `shared`: keep the circuits in the `effect/persistence`
+ *   `CircuitBreakerStore` in context, shared between processes (default
+ *   false: in-process).
  *
  * @example
  * ```ts
  * import { Schema } from "effect"
  * import { CircuitBreaker } from "@eventfabric/plugins"
- * Schema.decodeUnknownSync(CircuitBreaker.Config)({ failures: 5, slowCall: "250 millis" })
+ * Schema.decodeUnknownSync(CircuitBreaker.Options)({ failures: 5, slowCall: "250 millis" })
  * ```
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export const Config = Schema.Struct({
+export const Options = Schema.Struct({
   failures: Schema.optional(PositiveInt),
   failureRate: Schema.optional(FailureRate),
-  slowCall: Schema.optional(Options.DurationInput),
-  openDuration: Schema.optional(Options.DurationInput),
-  maxOpenDuration: Schema.optional(Options.DurationInput)
+  slowCall: Schema.optional(CoreOptions.DurationInput),
+  openDuration: Schema.optional(CoreOptions.DurationInput),
+  maxOpenDuration: Schema.optional(CoreOptions.DurationInput),
+  shared: Schema.optional(Schema.Boolean)
 })
 
 /**
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export type Config = typeof Config.Encoded
+export type Options = typeof Options.Encoded
 
-type Kind = "consecutive" | "rate"
-
-interface Circuit {
-  readonly kind: Kind
-  readonly breaker: Breaker.CircuitBreaker
-  readonly key: (subscription: string) => string
-  readonly subscription: (key: string) => string
+/** The decoded options as the state machine's policy. */
+const policyOf = (options: typeof Options.Type): Policy => {
+  const openMillis = Duration.toMillis(options.openDuration ?? Duration.seconds(30))
+  const size = options.failureRate?.size ?? 20
+  return {
+    failures: options.failures ?? (options.failureRate === undefined ? 5 : undefined),
+    rate:
+      options.failureRate === undefined
+        ? undefined
+        : { threshold: options.failureRate.threshold, size, minimumCalls: options.failureRate.minimumCalls ?? size },
+    openMillis,
+    maxOpenMillis: options.maxOpenDuration === undefined ? undefined : Duration.toMillis(options.maxOpenDuration)
+  }
 }
 
-type Attempt = Exit.Exit<void, Delivery.DeliveryError | Delivery.DeadLettered>
-
-interface Timed {
-  readonly exit: Attempt
-  readonly slow: boolean
-}
-
-/** Maps what the breaker saw to its outcome. */
-const classify = (exit: Exit.Exit<Timed, Breaker.CircuitBreakerError>): Breaker.Outcome => {
-  // An inner circuit rejected the call: says nothing about the handler.
-  if (Exit.isFailure(exit)) return Breaker.ignored
-  const { exit: attempt, slow } = exit.value
-  if (Exit.isSuccess(attempt)) return slow ? Breaker.failure() : Breaker.success
-  if (Cause.hasInterruptsOnly(attempt.cause)) return Breaker.ignored
-  const found = Cause.findErrorOption(attempt.cause)
-  const error =
-    Option.isSome(found) && found.value._tag === "DeadLettered" ? found.value.error : Option.getOrUndefined(found)
-  return error?._tag === "CircuitOpen" || error?._tag === "Overflow" ? Breaker.ignored : Breaker.failure()
+const localMiddleware = (
+  policy: Policy,
+  slowMillis: number | undefined,
+  clock: Clock.Clock,
+  announce: (subscription: string, transition: Transition) => void
+): Middleware.DeliveryMiddleware => {
+  const circuits = new Map<string, Circuit>()
+  return (next) => (d) => {
+    const name = d.subscription.name
+    let circuit = circuits.get(name)
+    if (circuit === undefined) circuits.set(name, (circuit = new Circuit(policy)))
+    const c = circuit
+    // Closed and no slow-call policy: no clock read on the way in.
+    const start = c.closed && slowMillis === undefined ? 0 : clock.currentTimeMillisUnsafe()
+    if (!c.admit(start)) return Effect.fail(new Delivery.CircuitOpen({ subscription: name }))
+    // `onExit`, not a match: an interrupted probe must still release the
+    // half-open slot, and only a finalizer runs when the fiber is interrupted.
+    return Effect.onExit(next(d), (exit) => {
+      const now = slowMillis === undefined && c.closed ? 0 : clock.currentTimeMillisUnsafe()
+      let verdict = verdictOf(exit)
+      if (verdict === "success" && slowMillis !== undefined && now - start >= slowMillis) verdict = "failure"
+      // An opening needs the time; record reads it only when one is possible.
+      const transition = c.record(verdict, verdict === "failure" && now === 0 ? clock.currentTimeMillisUnsafe() : now)
+      if (transition !== undefined) announce(name, transition)
+      return Effect.void
+    })
+  }
 }
 
 /**
@@ -170,7 +195,7 @@ const classify = (exit: Exit.Exit<Timed, Breaker.CircuitBreakerError>): Breaker.
  * ```ts
  * import { Layer } from "effect"
  * import { EventBus, Plugin } from "@eventfabric/core"
- * import { CircuitBreaker, DeadLetter, Retry } from "@eventfabric/plugins"
+ * import { CircuitBreaker, DeadLetter, DeadLetterQueue, Retry } from "@eventfabric/plugins"
  *
  * const Bus = EventBus.EventBus.layer().pipe(
  *   Layer.provide(Plugin.layer(
@@ -178,110 +203,40 @@ const classify = (exit: Exit.Exit<Timed, Breaker.CircuitBreakerError>): Breaker.
  *     CircuitBreaker.plugin({ failures: 5, slowCall: "2 seconds", openDuration: "30 seconds" }),
  *     Retry.plugin({ times: 3 })
  *   )),
- *   Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory())
+ *   Layer.provideMerge(DeadLetterQueue.layerMemory())
  * )
  * ```
+ * @category plugins
  * @since 0.1.0
  */
-export const plugin = (config?: Config): Plugin.Plugin<Errors.InvalidOptions> =>
-  Plugin.make(
-    "CircuitBreaker",
-    Effect.gen(function* () {
-      const decoded = yield* Options.decode(Config, "CircuitBreaker", config)
-      const shared = yield* Effect.serviceOption(Breaker.CircuitBreakerStore)
-      const openDuration = decoded.openDuration ?? Duration.seconds(30)
-      const breakerOptions = {
-        openDuration: decoded.maxOpenDuration === undefined ? openDuration : Schedule.exponential(openDuration),
-        maxOpenDuration: decoded.maxOpenDuration
+export const plugin = Plugin.configured("CircuitBreaker", Options, (decoded) =>
+  Effect.gen(function* () {
+    const policy = policyOf(decoded)
+    const slowMillis = decoded.slowCall === undefined ? undefined : Duration.toMillis(decoded.slowCall)
+    const shared = decoded.shared === true ? yield* sharedMiddleware(policy, slowMillis) : undefined
+    // Needs the bus handle: it publishes the circuit events.
+    return Effect.fnUntraced(function* (bus: Plugin.BusHandle) {
+      // A transition is announced from its own fiber (rare: one per opening
+      // or closing), so a full CRITICAL lane never holds up the delivery.
+      const run = Effect.runForkWith(yield* Effect.context<never>())
+      const publish = <D extends Event.Definition>(definition: D, payload: Event.Payload<D>) => {
+        run(Effect.ignore(bus.publish(definition, payload)))
       }
-      const policies: Array<[Kind, Breaker.TripPolicy]> = []
-      if (decoded.failures !== undefined || decoded.failureRate === undefined) {
-        policies.push(["consecutive", Breaker.consecutive(decoded.failures ?? 5)])
+      const announce = (subscription: string, transition: Transition) => {
+        if (transition.to === "open") {
+          publish(CircuitOpened, {
+            subscription,
+            trigger: transition.trigger,
+            retryAfterMillis: transition.openFor,
+            consecutiveOpenings: transition.openings
+          })
+        } else publish(CircuitClosed, { subscription })
       }
-      if (decoded.failureRate !== undefined) {
-        const size = decoded.failureRate.size ?? 20
-        policies.push([
-          "rate",
-          Breaker.rate({
-            threshold: decoded.failureRate.threshold,
-            size,
-            minimumCalls: decoded.failureRate.minimumCalls ?? size
-          })
-        ])
-      }
-      const slowMillis = decoded.slowCall === undefined ? undefined : Duration.toMillis(decoded.slowCall)
-
-      return Effect.fnUntraced(function* (bus: Plugin.BusHandle) {
-        const store = Option.isSome(shared)
-          ? shared.value
-          : Context.get(yield* Layer.build(Breaker.layerStoreMemory()), Breaker.CircuitBreakerStore)
-        const circuits: Array<Circuit> = []
-        for (const [kind, tripPolicy] of policies) {
-          const breaker = yield* Breaker.make({ tripPolicy, ...breakerOptions }).pipe(
-            Effect.provideService(Breaker.CircuitBreakerStore, store)
-          )
-          const suffix = kind === "rate" ? "#rate" : ""
-          circuits.push({
-            kind,
-            breaker,
-            key: (subscription) => subscription + suffix,
-            subscription: (key) => key.slice(0, key.length - suffix.length)
-          })
-        }
-
-        // A subscription's circuit is open while any of its policies is.
-        const openBy = new Map<string, Set<Kind>>()
-        const publish = <D extends Event.Definition>(definition: D, payload: Event.Payload<D>) =>
-          Effect.ignore(bus.publish(definition, payload))
-        for (const circuit of circuits) {
-          yield* circuit.breaker.transitions.pipe(
-            Stream.runForEach((transition) => {
-              const subscription = circuit.subscription(transition.key)
-              let open = openBy.get(subscription)
-              if (transition.to === "Open") {
-                if (open === undefined) openBy.set(subscription, (open = new Set()))
-                const wasClosed = open.size === 0
-                open.add(circuit.kind)
-                return wasClosed
-                  ? publish(CircuitOpened, {
-                      subscription,
-                      trigger: circuit.kind,
-                      retryAfterMillis: Duration.toMillis(transition.retryAfter),
-                      consecutiveOpenings: transition.consecutiveOpenings
-                    })
-                  : Effect.void
-              }
-              if (transition.to === "Closed" && open?.delete(circuit.kind) && open.size === 0) {
-                openBy.delete(subscription)
-                return publish(CircuitClosed, { subscription })
-              }
-              return Effect.void
-            }),
-            Effect.forkScoped({ startImmediately: true })
-          )
-        }
-
-        const delivery: Middleware.DeliveryMiddleware = (next) => (d) =>
-          Effect.clockWith((clock) => {
-            const start = clock.currentTimeMillisUnsafe()
-            const timed: Effect.Effect<Timed, Breaker.CircuitBreakerError> = Effect.map(
-              Effect.exit(next(d)),
-              (exit) => ({
-                exit,
-                slow: slowMillis !== undefined && clock.currentTimeMillisUnsafe() - start >= slowMillis
-              })
-            )
-            let guarded = timed
-            for (let i = circuits.length - 1; i >= 0; i--) {
-              const circuit = circuits[i]!
-              guarded = circuit.breaker.execute(guarded, { key: circuit.key(d.subscription.name), classify })
-            }
-            return Effect.matchEffect(guarded, {
-              onFailure: () => Effect.fail(new Delivery.CircuitOpen({ subscription: d.subscription.name })),
-              onSuccess: (result) => result.exit
-            })
-          })
-        return { delivery } satisfies Plugin.Hooks
-      })
+      const delivery =
+        shared === undefined
+          ? localMiddleware(policy, slowMillis, yield* Clock.Clock, announce)
+          : yield* shared(announce)
+      return { delivery } satisfies Plugin.Hooks
     })
-  )
+  })
+)

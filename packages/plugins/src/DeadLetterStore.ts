@@ -1,11 +1,12 @@
 /**
- * Where the dead-letter queue keeps its entries. The memory store lives in
- * `DeadLetter.ts`; `@eventfabric/redis` provides a Redis-backed one.
+ * Where the dead-letter queue keeps its entries: the store contract, and the
+ * bounded memory store beside it (`@eventfabric/redis` provides a Redis-backed
+ * one against the same contract).
  *
  * @since 0.1.0
  */
-import { Envelope } from "@eventfabric/core"
-import { Context, type Effect, type Option, Schema } from "effect"
+import { Options as CoreOptions, Envelope, type Errors } from "@eventfabric/core"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import type { StoreError } from "./StoreError.ts"
 
 /**
@@ -105,3 +106,92 @@ export class DeadLetterStore extends Context.Service<
     readonly stats: Effect.Effect<StoreStats, StoreError>
   }
 >()("@eventfabric/plugins/DeadLetterStore") {}
+
+/**
+ * Options of the memory store: `capacity` (default 10 000 entries); past it
+ * the oldest entry is evicted and counted.
+ *
+ * @since 0.1.0
+ */
+export const MemoryOptions = Schema.Struct({
+  capacity: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0)))
+})
+
+/**
+ * @since 0.1.0
+ */
+export type MemoryOptions = typeof MemoryOptions.Encoded
+
+const matches = (entry: Entry, filter: Filter | undefined): boolean =>
+  filter === undefined ||
+  ((filter.type === undefined || entry.envelope.type === filter.type) &&
+    (filter.reason === undefined || entry.reason === filter.reason) &&
+    (filter.subscription === undefined || entry.subscription === filter.subscription) &&
+    (filter.before === undefined || entry.lastFailureAt < filter.before))
+
+/**
+ * A bounded in-memory `DeadLetterStore`, insertion-ordered: re-putting an id
+ * moves it to the newest end; past `capacity` the oldest entry is evicted.
+ *
+ * @example
+ * ```ts
+ * import { DeadLetterStore } from "@eventfabric/plugins"
+ * const store = DeadLetterStore.makeMemoryStore({ capacity: 100 })
+ * ```
+ * @category memory store
+ * @since 0.1.0
+ */
+export const makeMemoryStore = (options: { readonly capacity: number }): DeadLetterStore["Service"] => {
+  const capacity = options.capacity
+  const entries = new Map<string, Entry>()
+  let evicted = 0
+  const select = (filter: Filter | undefined): Array<Entry> => {
+    const out: Array<Entry> = []
+    const limit = filter?.limit ?? Number.POSITIVE_INFINITY
+    for (const entry of entries.values()) {
+      if (out.length >= limit) break
+      if (matches(entry, filter)) out.push(entry)
+    }
+    return out
+  }
+  return DeadLetterStore.of({
+    put: (entry) =>
+      Effect.sync(() => {
+        entries.delete(entry.id)
+        entries.set(entry.id, entry)
+        while (entries.size > capacity) {
+          entries.delete(entries.keys().next().value!)
+          evicted++
+        }
+      }),
+    get: (id) => Effect.sync(() => Option.fromNullishOr(entries.get(id))),
+    list: (filter) => Effect.sync(() => select(filter)),
+    remove: (id) => Effect.sync(() => entries.delete(id)),
+    purge: (filter) =>
+      Effect.sync(() => {
+        const doomed = select(filter)
+        for (const entry of doomed) entries.delete(entry.id)
+        return doomed.length
+      }),
+    stats: Effect.sync(() => ({ size: entries.size, capacity, evicted }))
+  })
+}
+
+/**
+ * The memory store as a layer; its options are decoded (a bad capacity fails
+ * the layer with `InvalidOptions`).
+ *
+ * @example
+ * ```ts
+ * import { DeadLetterStore } from "@eventfabric/plugins"
+ * const Store = DeadLetterStore.layerMemory({ capacity: 1000 })
+ * ```
+ * @since 0.1.0
+ */
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<DeadLetterStore, Errors.InvalidOptions> =>
+  Layer.effect(
+    DeadLetterStore,
+    Effect.map(CoreOptions.decode(MemoryOptions, "DeadLetterStore.layerMemory", options), (decoded) =>
+      makeMemoryStore({ capacity: decoded.capacity ?? 10_000 })
+    )
+  )

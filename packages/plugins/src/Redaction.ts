@@ -33,7 +33,7 @@
  *
  * @since 0.1.0
  */
-import { Egress, type Envelope, type Middleware, Options, Plugin } from "@eventfabric/core"
+import { Options as CoreOptions, Egress, type Envelope, type Middleware, Plugin } from "@eventfabric/core"
 import { Context, Effect, Layer, References, Schema } from "effect"
 import * as internal from "./internal/redaction.ts"
 
@@ -52,11 +52,11 @@ import * as internal from "./internal/redaction.ts"
  * ```ts
  * import { Schema } from "effect"
  * import { Redaction } from "@eventfabric/plugins"
- * Schema.decodeUnknownSync(Redaction.Config)({ mode: "subscribers", extraKeys: ["tax_id"], disable: ["ipv4"] })
+ * Schema.decodeUnknownSync(Redaction.Options)({ mode: "subscribers", extraKeys: ["tax_id"], disable: ["ipv4"] })
  * ```
  * @since 0.1.0
  */
-export const Config = Schema.Struct({
+export const Options = Schema.Struct({
   mode: Schema.optional(Schema.Literals(["subscribers", "egress"])),
   mask: Schema.optional(Schema.String.check(Schema.isNonEmpty())),
   labels: Schema.optional(Schema.Boolean),
@@ -70,7 +70,7 @@ export const Config = Schema.Struct({
 /**
  * @since 0.1.0
  */
-export type Config = typeof Config.Encoded
+export type Options = typeof Options.Encoded
 
 /**
  * The sensitive keys, as listed (47, distinct after normalisation).
@@ -110,7 +110,7 @@ export interface RedactorShape extends Egress.Egress {
   readonly string: (s: string) => string
 }
 
-const makeUnsafe = (config: typeof Config.Type, keepRedactedType: boolean): RedactorShape => {
+const makeUnsafe = (config: typeof Options.Type, keepRedactedType: boolean): RedactorShape => {
   const engine = internal.makeEngine({
     mask: config.mask ?? "[REDACTED]",
     labels: config.labels ?? true,
@@ -153,8 +153,8 @@ const makeUnsafe = (config: typeof Config.Type, keepRedactedType: boolean): Reda
  * ```
  * @since 0.1.0
  */
-export const make = (config?: Config) =>
-  Effect.map(Options.decode(Config, "Redaction", config), (decoded) => makeUnsafe(decoded, false))
+export const make = (config?: Options) =>
+  Effect.map(CoreOptions.decode(Options, "Redaction", config), (decoded) => makeUnsafe(decoded, false))
 
 /**
  * The egress redactor. The DLQ, the audit log, tracing and transports look it
@@ -183,7 +183,7 @@ export class Redactor extends Context.Service<Redactor, RedactorShape>()("@event
    * const RedactorLive = Redaction.Redactor.layer({ extraKeys: ["tax_id"] })
    * ```
    */
-  static readonly layer = (config?: Config) => Layer.effect(Redactor, make(config))
+  static readonly layer = (config?: Options) => Layer.effect(Redactor, make(config))
 }
 
 /**
@@ -197,7 +197,7 @@ export class Redactor extends Context.Service<Redactor, RedactorShape>()("@event
  * ```
  * @since 0.1.0
  */
-export const middleware = (config: typeof Config.Type): Middleware.PublishMiddleware => {
+export const middleware = (config: typeof Options.Type): Middleware.PublishMiddleware => {
   const redactor = makeUnsafe(config, true)
   return (next) => (envelope, definition) => next(redactor.redact(envelope), definition)
 }
@@ -217,16 +217,10 @@ export const middleware = (config: typeof Config.Type): Middleware.PublishMiddle
  * ```
  * @since 0.1.0
  */
-export const plugin = (config?: Config) =>
-  Plugin.make(
-    "redaction",
-    Effect.map(Options.decode(Config, "Redaction", config), (decoded) => {
-      const egress = makeUnsafe(decoded, false)
-      const hooks: Plugin.Hooks =
-        (decoded.mode ?? "egress") === "subscribers" ? { publish: middleware(decoded), egress } : { egress }
-      return () => Effect.succeed(hooks)
-    })
-  )
+export const plugin = Plugin.configured("Redaction", Options, (decoded): Plugin.Hooks => {
+  const egress = makeUnsafe(decoded, false)
+  return (decoded.mode ?? "egress") === "subscribers" ? { publish: middleware(decoded), egress } : { egress }
+})
 
 /**
  * Replaces the current loggers by ones whose messages, annotations and causes
@@ -239,13 +233,14 @@ export const plugin = (config?: Config) =>
  * import { Redaction } from "@eventfabric/plugins"
  * const program = Effect.log("signed up a@example.com").pipe(Effect.provide(Redaction.layerLogger()))
  * ```
+ * @category layers
  * @since 0.2.0
  */
-export const layerLogger = (config?: Config) =>
+export const layerLogger = (options?: Options) =>
   Layer.effect(
     References.CurrentLoggers,
     Effect.gen(function* () {
-      const redactor = yield* make(config)
+      const redactor = yield* make(options)
       const current = yield* References.CurrentLoggers
       return new Set(Array.from(current, (l) => Egress.logger(redactor, l)))
     })

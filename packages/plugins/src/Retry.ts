@@ -10,9 +10,9 @@
  * @since 0.1.0
  */
 import type { Delivery, Errors, Middleware } from "@eventfabric/core"
-import { Options, Plugin } from "@eventfabric/core"
-import { Clock, Duration, Effect, Schedule, Schema } from "effect"
-import { CurrentAttempt } from "./internal/attempts.ts"
+import { Options as CoreOptions, Plugin } from "@eventfabric/core"
+import { Duration, Effect, Schedule, Schema } from "effect"
+import { noteAttempts } from "./internal/attempts.ts"
 
 /**
  * The delivery errors a retry may be configured for. `CircuitOpen` is off by
@@ -28,7 +28,7 @@ export const Retryable = Schema.Literals(["HandlerError", "HandlerTimeout", "Cir
 export type Retryable = typeof Retryable.Type
 
 /**
- * The plugin's config, decoded when its layer builds.
+ * The plugin's options, decoded when its layer builds.
  *
  * - `times`: retries after the first try (default 3, so at most 4 tries).
  * - `base`: the first delay (default 100 ms); each next one is `factor` (default 2) times longer.
@@ -40,25 +40,27 @@ export type Retryable = typeof Retryable.Type
  * ```ts
  * import { Schema } from "effect"
  * import { Retry } from "@eventfabric/plugins"
- * Schema.decodeUnknownSync(Retry.Config)({ times: 5, base: "50 millis" })
+ * Schema.decodeUnknownSync(Retry.Options)({ times: 5, base: "50 millis" })
  * ```
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export const Config = Schema.Struct({
+export const Options = Schema.Struct({
   times: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  base: Schema.optional(Options.DurationInput),
+  base: Schema.optional(CoreOptions.DurationInput),
   factor: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(1))),
-  maxDelay: Schema.optional(Options.DurationInput),
+  maxDelay: Schema.optional(CoreOptions.DurationInput),
   jitter: Schema.optional(Schema.Boolean),
   retryOn: Schema.optional(Schema.Array(Retryable))
 })
 
 /**
- * The config as a caller writes it.
+ * The options as a caller writes them.
  *
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export type Config = typeof Config.Encoded
+export type Options = typeof Options.Encoded
 
 /**
  * What cannot be a Schema'd value: an extra predicate on the error (both the
@@ -127,44 +129,37 @@ export const middleware =
   (policy: Policy): Middleware.DeliveryMiddleware =>
   (next) =>
   (delivery) =>
-    Effect.flatMap(CurrentAttempt, (cell) => {
-      let attempt = delivery.envelope.attempt - 1
-      const tryOnce = Effect.suspend(() => {
-        attempt++
-        if (cell !== undefined) cell.attempt = attempt
-        return next(
-          attempt === delivery.envelope.attempt
-            ? delivery
-            : { ...delivery, envelope: { ...delivery.envelope, attempt } }
-        )
-      })
-      const tracked =
-        cell === undefined
-          ? tryOnce
-          : Effect.tapError(tryOnce, () =>
-              cell.firstFailureAt === undefined
-                ? Effect.map(Clock.currentTimeMillis, (now) => {
-                    cell.firstFailureAt = now
-                  })
-                : Effect.void
-            )
-      // The first try runs bare: a delivery that succeeds pays no schedule.
-      // After a retryable failure, `Effect.retry` starts from that failure
-      // (replayed once, not re-run), so delays and counts are the schedule's.
-      return Effect.catch(tracked, (error) => {
-        if (policy.times === 0 || !policy.shouldRetry(error)) return Effect.fail(error)
+    // The first try runs bare: a delivery that succeeds pays one error
+    // handler, no schedule, no copy of its envelope.
+    Effect.catch(next(delivery), (error) =>
+      Effect.clockWith((clock) => {
+        const firstFailureAt = clock.currentTimeMillisUnsafe()
+        let attempt = delivery.envelope.attempt
+        const giveUp = (last: Delivery.DeliveryError | Delivery.DeadLettered) => {
+          noteAttempts(last, { attempts: attempt, firstFailureAt })
+          return Effect.fail(last)
+        }
+        if (policy.times === 0 || !policy.shouldRetry(error)) return giveUp(error)
+        // After a retryable failure, `Effect.retry` starts from that failure
+        // (replayed once, not re-run), so delays and counts are the schedule's.
         let replay = true
         const again = Effect.suspend(() => {
-          if (!replay) return tracked
-          replay = false
-          return Effect.fail(error)
+          if (replay) {
+            replay = false
+            return Effect.fail(error)
+          }
+          attempt++
+          return next({ ...delivery, envelope: { ...delivery.envelope, attempt } })
         })
-        return Effect.retry(again, { schedule: policy.schedule, times: policy.times, while: policy.shouldRetry })
+        return Effect.catch(
+          Effect.retry(again, { schedule: policy.schedule, times: policy.times, while: policy.shouldRetry }),
+          giveUp
+        )
       })
-    })
+    )
 
 /**
- * Resolves a decoded config (and the extra predicate) into a policy.
+ * Resolves decoded options (and the extra predicate) into a policy.
  *
  * @example
  * ```ts
@@ -173,16 +168,16 @@ export const middleware =
  * ```
  * @since 0.1.0
  */
-export const policy = (config: typeof Config.Type, extra?: Extra): Policy => {
-  const retryOn = new Set<string>(config.retryOn ?? ["HandlerError", "HandlerTimeout"])
+export const policy = (options: typeof Options.Type, extra?: Extra): Policy => {
+  const retryOn = new Set<string>(options.retryOn ?? ["HandlerError", "HandlerTimeout"])
   const predicate = extra?.while
   return {
-    times: config.times ?? 3,
+    times: options.times ?? 3,
     schedule: schedule({
-      base: config.base ?? Duration.millis(100),
-      factor: config.factor ?? 2,
-      maxDelay: config.maxDelay ?? Duration.seconds(10),
-      jitter: config.jitter ?? true
+      base: options.base ?? Duration.millis(100),
+      factor: options.factor ?? 2,
+      maxDelay: options.maxDelay ?? Duration.seconds(10),
+      jitter: options.jitter ?? true
     }),
     shouldRetry: (error) =>
       error._tag !== "DeadLettered" && retryOn.has(error._tag) && (predicate === undefined || predicate(error))
@@ -190,7 +185,7 @@ export const policy = (config: typeof Config.Type, extra?: Extra): Policy => {
 }
 
 /**
- * The Retry plugin. Its config is decoded when `Plugin.layer` builds; a bad
+ * The Retry plugin. Its options are decoded when `Plugin.layer` builds; a bad
  * value fails the layer with `InvalidOptions` naming the path.
  *
  * @example
@@ -203,13 +198,8 @@ export const policy = (config: typeof Config.Type, extra?: Extra): Policy => {
  *   Layer.provide(Plugin.layer(Retry.plugin({ times: 3, base: "100 millis", maxDelay: "5 seconds" })))
  * )
  * ```
+ * @category plugins
  * @since 0.1.0
  */
-export const plugin = (config?: Config, extra?: Extra): Plugin.Plugin<Errors.InvalidOptions> =>
-  Plugin.make(
-    "Retry",
-    Effect.map(Options.decode(Config, "Retry", config), (decoded) => {
-      const delivery = middleware(policy(decoded, extra))
-      return () => Effect.succeed({ delivery })
-    })
-  )
+export const plugin = (options?: Options, extra?: Extra): Plugin.Plugin<Errors.InvalidOptions> =>
+  Plugin.configured("Retry", Options, (decoded) => ({ delivery: middleware(policy(decoded, extra)) }))(options)

@@ -11,11 +11,11 @@
  *
  * @since 0.1.0
  */
-import { Errors, Event, type Middleware, Options, Plugin } from "@eventfabric/core"
-import { Context, Effect, Result, Schema } from "effect"
+import { Errors, Event, type Middleware, Plugin } from "@eventfabric/core"
+import { Effect, Result, Schema } from "effect"
 
 /**
- * The plugin's config.
+ * The plugin's options.
  *
  * - `domains`: when set, only events whose first name segment is listed pass.
  * - `naming`: enforce `domain.action` names at publish (default true).
@@ -27,11 +27,12 @@ import { Context, Effect, Result, Schema } from "effect"
  * ```ts
  * import { Schema } from "effect"
  * import { Validation } from "@eventfabric/plugins"
- * Schema.decodeUnknownSync(Validation.Config)({ domains: ["orders", "billing"] })
+ * Schema.decodeUnknownSync(Validation.Options)({ domains: ["orders", "billing"] })
  * ```
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export const Config = Schema.Struct({
+export const Options = Schema.Struct({
   domains: Schema.optional(
     Schema.Array(
       Schema.String.check(
@@ -46,9 +47,10 @@ export const Config = Schema.Struct({
 })
 
 /**
- * @since 0.1.0
+ * @category options
+ * @since 0.2.0
  */
-export type Config = typeof Config.Encoded
+export type Options = typeof Options.Encoded
 
 const decodeName = Schema.decodeUnknownResult(Event.EventName)
 
@@ -83,11 +85,15 @@ const typeChecker = (schema: Event.PayloadSchema): Check => {
  * ```
  * @since 0.1.0
  */
-export const validator = (config: typeof Config.Type) => {
-  const domains = config.domains === undefined ? undefined : new Set(config.domains)
-  const naming = config.naming ?? true
-  const payloads = config.payloads ?? true
-  return (type: string, definition: Event.Definition, payload: unknown): Errors.InvalidEvent | undefined => {
+export const validator = (options: typeof Options.Type) => {
+  const domains = options.domains === undefined ? undefined : new Set(options.domains)
+  const naming = options.naming ?? true
+  const payloads = options.payloads ?? true
+  // The name and domain checks depend on the type only: remember the names
+  // that passed (bounded: forgotten all at once past 4096 names).
+  const passed = new Set<string>()
+  const checkName = (type: string): Errors.InvalidEvent | undefined => {
+    if (passed.has(type)) return undefined
     if (naming) {
       const name = decodeName(type)
       if (Result.isFailure(name)) return new Errors.InvalidEvent({ type, message: name.failure.message })
@@ -101,6 +107,13 @@ export const validator = (config: typeof Config.Type) => {
         })
       }
     }
+    if (passed.size >= 4096) passed.clear()
+    passed.add(type)
+    return undefined
+  }
+  return (type: string, definition: Event.Definition, payload: unknown): Errors.InvalidEvent | undefined => {
+    const named = checkName(type)
+    if (named !== undefined) return named
     if (payloads) {
       const checked = typeChecker(definition.payload)(payload)
       if (Result.isFailure(checked)) {
@@ -117,12 +130,10 @@ const prefixPath = (message: string) =>
 
 /**
  * A rejection decided before admission (`publishUnknown`), carried to the
- * Validation middleware so that the bus counts it `rejected`.
+ * Validation middleware on the definition it publishes with, so that the bus
+ * counts it `rejected`. (It was a context entry, read on every publish.)
  */
-const PendingRejection = Context.Reference<Errors.InvalidEvent | undefined>(
-  "@eventfabric/plugins/Validation/PendingRejection",
-  { defaultValue: () => undefined }
-)
+const RejectionAnnotation = "@eventfabric/plugins/Validation/rejection"
 
 // Publish functions of buses that run the Validation plugin: `publishUnknown`
 // routes its rejections through them so they are counted.
@@ -138,14 +149,14 @@ const validatedBuses = new WeakSet<object>()
  * ```
  * @since 0.1.0
  */
-export const middleware = (config: typeof Config.Type): Middleware.PublishMiddleware => {
-  const check = validator(config)
-  return (next) => (envelope, definition) =>
-    Effect.flatMap(PendingRejection, (pending) => {
-      if (pending !== undefined) return Effect.fail(pending)
-      const error = check(envelope.type, definition, envelope.payload)
-      return error === undefined ? next(envelope, definition) : Effect.fail(error)
-    })
+export const middleware = (options: typeof Options.Type): Middleware.PublishMiddleware => {
+  const check = validator(options)
+  return (next) => (envelope, definition) => {
+    const error =
+      (definition.annotations?.[RejectionAnnotation] as Errors.InvalidEvent | undefined) ??
+      check(envelope.type, definition, envelope.payload)
+    return error === undefined ? next(envelope, definition) : Effect.fail(error)
+  }
 }
 
 /**
@@ -160,20 +171,19 @@ export const middleware = (config: typeof Config.Type): Middleware.PublishMiddle
  *
  * const Bus = EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(Validation.plugin({ domains: ["orders"] }))))
  * ```
+ * @category plugins
  * @since 0.1.0
  */
-export const plugin = (config?: Config) =>
-  Plugin.make(
-    "validation",
-    Effect.map(Options.decode(Config, "Validation", config), (decoded) => {
-      const publish = middleware(decoded)
-      return (bus: Plugin.BusHandle) =>
-        Effect.sync(() => {
-          validatedBuses.add(bus.publish)
-          return { publish }
-        })
+export const plugin = Plugin.configured("Validation", Options, (decoded) => {
+  // Needs the bus handle: `publishUnknown` routes rejections through the
+  // publish of buses that run this plugin.
+  const publish = middleware(decoded)
+  return (bus: Plugin.BusHandle) =>
+    Effect.sync(() => {
+      validatedBuses.add(bus.publish)
+      return { publish }
     })
-  )
+})
 
 /**
  * Definitions by name: how untrusted input finds its Schema.
@@ -262,8 +272,8 @@ export const publishUnknown = (
     }
     if (!validatedBuses.has(bus.publish)) return Effect.fail(error)
     // Let the bus see the refusal, so that it is counted.
-    const carrier = definition ?? unknownDefinition(type)
-    return bus.publish(carrier, undefined, options).pipe(Effect.provideService(PendingRejection, error))
+    const carrier = Event.annotate(definition ?? unknownDefinition(type), { [RejectionAnnotation]: error })
+    return bus.publish(carrier, undefined, options)
   })
 
 const unknownDefinition = (type: string): Event.Definition => ({

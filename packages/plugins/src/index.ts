@@ -1,6 +1,15 @@
 /**
  * @eventfabric/plugins: typed middleware for @eventfabric/core.
  *
+ * - Plugins (middleware, installed with `Plugin.layer`): `Validation`,
+ *   `Redaction`, `Dedup`, `Metrics`, `Tracing`, `CircuitBreaker`, `Retry`,
+ *   `DeadLetter`, `Audit`.
+ * - Services and store contracts: `DeadLetterQueue`, `DeadLetterStore`,
+ *   `DedupStore`, `StoreError` (what `@eventfabric/redis` implements).
+ * - A subscription helper, not a plugin: `Batching` (`Batching.subscribe`).
+ *
+ * Exporters for Metrics live in `@eventfabric/exporters`.
+ *
  * @since 0.1.0
  */
 
@@ -8,6 +17,7 @@ export * as Audit from "./Audit.ts"
 export * as Batching from "./Batching.ts"
 export * as CircuitBreaker from "./CircuitBreaker.ts"
 export * as DeadLetter from "./DeadLetter.ts"
+export * as DeadLetterQueue from "./DeadLetterQueue.ts"
 export * as DeadLetterStore from "./DeadLetterStore.ts"
 export * as Dedup from "./Dedup.ts"
 export * as DedupStore from "./DedupStore.ts"

@@ -10,7 +10,7 @@ const UserSignedUp = Event.define("users.signed_up", {
   payload: Schema.Struct({ userId: Schema.String, password: Schema.String, n: Schema.Number })
 })
 
-const busWith = (config: Audit.Config, extra: ReadonlyArray<Plugin.Plugin<any, any>> = []) =>
+const busWith = (config: Audit.Options, extra: ReadonlyArray<Plugin.Plugin<any, any>> = []) =>
   EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(Audit.plugin(config), ...extra)))
 
 /** Runs `body` against a bus whose scope closes (flushing the audit) before returning. */

@@ -4,16 +4,14 @@ import { Deferred, Effect, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Batching } from "../src/index.ts"
 
-const Point = Event.define("telemetry.point", {
-  payload: Schema.Struct({ i: Schema.Number }),
-  priority: "low",
-  batchable: true
-})
+const Point = Batching.batchable(
+  Event.define("telemetry.point", { payload: Schema.Struct({ i: Schema.Number }), priority: "low" })
+)
 const Placed = Event.define("orders.placed", { payload: Schema.Struct({ i: Schema.Number }) })
 
 const Bus = EventBus.EventBus.layer()
 
-const collect = (options?: Batching.BatchOptions) =>
+const collect = (options?: Batching.Options) =>
   Effect.gen(function* () {
     const batches: Array<Array<number>> = []
     const sub = yield* Batching.subscribe(
@@ -154,4 +152,11 @@ describe("Batching", () => {
       expect(bad.message).toContain(`["within"]`)
     }).pipe(Effect.provide(Bus))
   )
+
+  it("a definition is batchable by its annotation, or by the core's deprecated batchable field", () => {
+    expect(Batching.isBatchable(Point)).toBe(true)
+    expect(Batching.isBatchable(Placed)).toBe(false)
+    const legacy = Event.define("telemetry.legacy", { payload: Schema.Number, priority: "low", batchable: true })
+    expect(Batching.isBatchable(legacy)).toBe(true)
+  })
 })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Event, EventBus, Plugin } from "@eventfabric/core"
 import { Effect, Fiber, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
@@ -6,8 +6,9 @@ import { CircuitBreaker } from "../src/index.ts"
 
 const Call = Event.define("payments.charge", { payload: Schema.Struct({ n: Schema.Number }) })
 
-const busWith = (config: CircuitBreaker.Config) =>
-  EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(CircuitBreaker.plugin(config))))
+let shared = false
+const busWith = (options: CircuitBreaker.Options) =>
+  EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(CircuitBreaker.plugin({ ...options, shared }))))
 
 /** Lets the transition fibers publish, then waits for the bus to be idle. */
 const settle = Effect.gen(function* () {
@@ -45,7 +46,13 @@ const setup = (name = "payments") =>
     return { bus, health, calls, events, deliver }
   })
 
-describe("CircuitBreaker", () => {
+// The same behaviour in-process (a state machine) and shared (the
+// effect/persistence breaker over its store).
+describe.each([false, true])("CircuitBreaker (shared: %s)", (sharedMode) => {
+  beforeAll(() => {
+    shared = sharedMode
+  })
+
   it.effect("opens on consecutive failures, rejects while open, probes after openDuration, closes", () =>
     Effect.gen(function* () {
       const { calls, deliver, events, health } = yield* setup()

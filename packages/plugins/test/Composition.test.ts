@@ -23,8 +23,9 @@ import type { Delivery } from "@eventfabric/core"
 import { Event, EventBus, Plugin } from "@eventfabric/core"
 import { Effect, Fiber, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { CircuitBreaker, DeadLetter, Dedup, Retry } from "../src/index.ts"
+import { CircuitBreaker, DeadLetter, DeadLetterQueue, Dedup, Retry } from "../src/index.ts"
 
+// The core's deprecated `key` field is still honoured by Dedup.
 const Charge = Event.define("payments.charge", {
   payload: Schema.Struct({ orderId: Schema.String }),
   key: (p) => p.orderId
@@ -41,7 +42,7 @@ const production = (...extra: ReadonlyArray<Plugin.Plugin<any, any>>) =>
         ...extra
       )
     ),
-    Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 1000 }))
+    Layer.provideMerge(DeadLetterQueue.layerMemory({ capacity: 1000 }))
   )
 
 /** Publishes and waits, advancing the clock past the retries' backoff (10 + 20 ms). */
@@ -57,7 +58,7 @@ describe("Composition", () => {
   it.effect("production stack: dedup, retry, dead letters, circuit opening, recovery", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       const health = { ok: false, flaky: 0 }
       const calls: Array<string> = []
       const system: Array<string> = []
@@ -163,7 +164,7 @@ describe("Composition", () => {
               Tracer("inner")
             )
           ),
-          Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory())
+          Layer.provideMerge(DeadLetterQueue.layerMemory())
         )
       ),
       Effect.ensuring(Effect.sync(() => (trace.length = 0)))

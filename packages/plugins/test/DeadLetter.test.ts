@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Delivery, Event, EventBus, Plugin } from "@eventfabric/core"
 import { Deferred, Effect, Fiber, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { DeadLetter, Retry } from "../src/index.ts"
+import { DeadLetter, DeadLetterQueue, DeadLetterStore, Retry } from "../src/index.ts"
 
 const OrderPlaced = Event.define("orders.placed", { payload: Schema.Struct({ orderId: Schema.String }) })
 const Shipped = Event.define("orders.shipped", { payload: Schema.Struct({ orderId: Schema.String }) })
@@ -10,7 +10,7 @@ const Shipped = Event.define("orders.shipped", { payload: Schema.Struct({ orderI
 const busWith = (...plugins: ReadonlyArray<Plugin.Plugin<any, any>>) =>
   EventBus.EventBus.layer().pipe(
     Layer.provide(Plugin.layer(...plugins)),
-    Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 100 }))
+    Layer.provideMerge(DeadLetterQueue.layerMemory({ capacity: 100 }))
   )
 
 /** A stand-in for an open circuit: every delivery is rejected. */
@@ -28,7 +28,7 @@ describe("DeadLetter", () => {
   it.effect("HandlerError: stores the final failure after retries, with attempts and failure times", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       yield* bus.subscribe(OrderPlaced, () => Effect.fail("smtp down"), { name: "mailer" })
       yield* TestClock.adjust("1 second")
       const fiber = yield* Effect.forkChild(bus.publishAndWait(OrderPlaced, { orderId: "o-1" }))
@@ -37,7 +37,7 @@ describe("DeadLetter", () => {
       expect(result.deliveries[0]).toMatchObject({ status: "failed", deadLettered: true })
       const [entry] = yield* dlq.list()
       expect(entry).toMatchObject({
-        id: DeadLetter.entryId("mailer", result.id),
+        id: DeadLetterQueue.entryId("mailer", result.id),
         subscription: "mailer",
         reason: "HandlerError",
         attempts: 3,
@@ -55,7 +55,7 @@ describe("DeadLetter", () => {
   it.effect("HandlerTimeout: a handler that never ends, with a short timeout", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       yield* bus.subscribe(OrderPlaced, () => Effect.never, { name: "slow", timeout: "100 millis" })
       const fiber = yield* Effect.forkChild(bus.publishAndWait(OrderPlaced, { orderId: "o-1" }))
       yield* TestClock.adjust("100 millis")
@@ -71,7 +71,7 @@ describe("DeadLetter", () => {
   it.effect("CircuitOpen: rejections of an inner breaker are stored, counted rejected", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       let calls = 0
       yield* bus.subscribe(OrderPlaced, () => Effect.sync(() => calls++), { name: "guarded" })
       const result = yield* bus.publishAndWait(OrderPlaced, { orderId: "o-1" })
@@ -85,7 +85,7 @@ describe("DeadLetter", () => {
   it.effect("Overflow: a delivery refused by a full mailbox is stored through the core's undelivered hook", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       const gate = yield* Deferred.make<void>()
       const seen: Array<string> = []
       yield* bus.subscribe(
@@ -125,7 +125,7 @@ describe("DeadLetter", () => {
   it.effect("retry(id) re-delivers to the original subscription only, attempt + 1, removing the entry on success", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       let healthy = false
       const mailer: Array<number> = []
       const other: Array<number> = []
@@ -166,7 +166,7 @@ describe("DeadLetter", () => {
   it.effect("list / byType / byReason / get / retryAll(filter) / purge / purgeOlderThan", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       let healthy = false
       yield* bus.subscribe([OrderPlaced, Shipped], () => (healthy ? Effect.void : Effect.fail("down")), {
         name: "ops"
@@ -202,7 +202,7 @@ describe("DeadLetter", () => {
   it.effect("the memory store is bounded: the oldest entries are evicted and counted", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       yield* bus.subscribe(OrderPlaced, () => Effect.fail("down"), { name: "s" })
       for (let i = 0; i < 5; i++) yield* bus.publishAndWait(OrderPlaced, { orderId: `o-${i}` })
       expect((yield* dlq.list()).map((e) => (e.envelope.payload as { orderId: string }).orderId)).toEqual([
@@ -215,7 +215,7 @@ describe("DeadLetter", () => {
       Effect.provide(
         EventBus.EventBus.layer().pipe(
           Layer.provide(Plugin.layer(DeadLetter.plugin())),
-          Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 3 }))
+          Layer.provideMerge(DeadLetterQueue.layerMemory({ capacity: 3 }))
         )
       )
     )
@@ -224,7 +224,7 @@ describe("DeadLetter", () => {
   it.effect("reasons narrows what is stored; retry without a bus or subscription fails typed", () =>
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       yield* Effect.scoped(
         bus
           .subscribe(OrderPlaced, () => Effect.fail("down"), { name: "gone" })
@@ -252,10 +252,10 @@ describe("DeadLetter", () => {
 
   it.effect("retry without an attached bus fails NotAttached", () =>
     Effect.gen(function* () {
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       const error = yield* Effect.flip(dlq.retry("x"))
       expect(error._tag).toBe("NotAttached")
-    }).pipe(Effect.provide(DeadLetter.DeadLetterQueue.layerMemory()))
+    }).pipe(Effect.provide(DeadLetterQueue.layerMemory()))
   )
 
   it.effect("bad configs fail the layer with the path and the expectation", () =>
@@ -263,12 +263,12 @@ describe("DeadLetter", () => {
       const plugin = yield* Effect.flip(
         Layer.build(
           Plugin.layer(DeadLetter.plugin({ reasons: ["Nope" as never] })).pipe(
-            Layer.provide(DeadLetter.DeadLetterQueue.layerMemory())
+            Layer.provide(DeadLetterQueue.layerMemory())
           )
         )
       )
       expect(plugin.message).toContain(`["reasons"][0]`)
-      const store = yield* Effect.flip(Layer.build(DeadLetter.layerMemory({ capacity: 0 })))
+      const store = yield* Effect.flip(Layer.build(DeadLetterStore.layerMemory({ capacity: 0 })))
       expect(store._tag).toBe("InvalidOptions")
       expect(store.message).toContain("greater than 0")
       expect(store.message).toContain(`["capacity"]`)

@@ -272,7 +272,7 @@ describe("Redaction", () => {
       apiCredential: Redacted.make("real"),
       note: "call +14155552671"
     }
-    const bus = (config: Redaction.Config) =>
+    const bus = (config: Redaction.Options) =>
       EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(Redaction.plugin(config))))
 
     it.effect("subscribers mode: subscribers never see the secrets; Redacted keeps its type", () =>

@@ -6,6 +6,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import { Effect, FileSystem, Layer, Logger, References, Schema } from "effect"
 import * as Audit from "../src/Audit.ts"
 import * as DeadLetter from "../src/DeadLetter.ts"
+import * as DeadLetterQueue from "../src/DeadLetterQueue.ts"
 import * as Redaction from "../src/Redaction.ts"
 import * as Tracing from "../src/Tracing.ts"
 import { keyed, secrets } from "./fixtures/secrets.ts"
@@ -55,7 +56,7 @@ const run = (mode: "egress" | "subscribers") =>
           DeadLetter.plugin()
         )
       ),
-      Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 1_000 }))
+      Layer.provideMerge(DeadLetterQueue.layerMemory({ capacity: 1_000 }))
     )
     const reports: Array<unknown> = []
     const entries = yield* Effect.gen(function* () {
@@ -78,7 +79,7 @@ const run = (mode: "egress" | "subscribers") =>
         )
       }
       yield* b.drain
-      const dlq = yield* DeadLetter.DeadLetterQueue
+      const dlq = yield* DeadLetterQueue.DeadLetterQueue
       return yield* dlq.list()
     }).pipe(Effect.provide(Layer.mergeAll(bus, tracer)), Effect.provide(Logger.layer([capture])), Effect.scoped)
     const audit = yield* fs.readFileString(`${dir}/events.jsonl`)

@@ -15,10 +15,11 @@ const OrderPlaced = Event.define("orders.placed", { payload: Schema.Struct({ ord
 const OrderShipped = Event.define("orders.shipped", { payload: Schema.Struct({ orderId: Schema.String }) })
 const InvoiceSent = Event.define("billing.invoice_sent", { payload: Schema.Struct({ orderId: Schema.String }) })
 
-const setup = (config?: Tracing.Config) => {
+// Every root event sampled unless a test says otherwise.
+const setup = (options?: Tracing.Options) => {
   const exporter = new InMemorySpanExporter()
   const layer = Layer.mergeAll(
-    EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(Tracing.plugin(config)))),
+    EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(Tracing.plugin({ sampleRatio: 1, ...options })))),
     // NodeSdk.layer needs @opentelemetry/sdk-trace-node, which is not installed:
     // the same wiring by hand, over the base SDK's provider.
     OtelTracer.layer.pipe(
@@ -163,13 +164,56 @@ describe("Tracing", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it("traceparent parse/format round trip and rejects malformed values", () => {
-    const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    expect(Tracing.formatTraceparent(Tracing.parseTraceparent(tp)!)).toBe(tp)
-    expect(Tracing.parseTraceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01")).toBeUndefined()
-    expect(Tracing.parseTraceparent("garbage")).toBeUndefined()
-    expect(Tracing.parseTraceparent(undefined)).toBeUndefined()
+  it.effect("a root event sampled out creates no span, publish or delivery, and carries no traceparent", () => {
+    const { exporter, layer } = setup({ sampleRatio: 0 })
+    return Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const seen: Array<Envelope.Envelope> = []
+      yield* bus.subscribe(OrderPlaced, (e) => Effect.sync(() => seen.push(e)), { name: "a" })
+      yield* bus.subscribe(OrderPlaced, () => Effect.void, { name: "b" })
+      for (let i = 0; i < 20; i++) yield* bus.publish(OrderPlaced, { orderId: `o-${i}` })
+      yield* bus.drain
+      expect(seen.length).toBe(20)
+      expect(exporter.getFinishedSpans().filter((s) => s.name.startsWith("eventfabric"))).toEqual([])
+      expect(seen.every((e) => e.traceparent === undefined)).toBe(true)
+    }).pipe(Effect.provide(layer))
   })
+
+  it.effect(
+    "sampling follows the parent: a traced caller is traced at ratio 0, an unsampled traceparent is not",
+    () => {
+      const { exporter, layer } = setup({ sampleRatio: 0 })
+      return Effect.gen(function* () {
+        const bus = yield* EventBus.EventBus
+        const seen: Array<Envelope.Envelope> = []
+        yield* bus.subscribe([OrderPlaced, OrderShipped], (e) => Effect.sync(() => seen.push(e)), { name: "a" })
+        yield* bus.publish(OrderPlaced, { orderId: "traced" }).pipe(Effect.withSpan("http POST /orders"))
+        const unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+        yield* bus.publish(OrderShipped, { orderId: "remote" }, { traceparent: unsampled })
+        yield* bus.drain
+        const spans = exporter.getFinishedSpans()
+        named(spans, "eventfabric.publish orders.placed")
+        named(spans, "eventfabric.deliver orders.placed")
+        expect(spans.filter((s) => s.name.includes("orders.shipped"))).toEqual([])
+        // the remote decision is propagated unchanged
+        expect(seen.find((e) => e.type === "orders.shipped")!.traceparent).toBe(unsampled)
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect("traceparent parse/format round trip and rejects malformed values", () =>
+    Effect.gen(function* () {
+      const tp = yield* Effect.useSpan("work", (span) => Effect.succeed(Tracing.formatTraceparent(span)))
+      const parsed = Tracing.parseTraceparent(tp)!
+      expect(tp).toBe(`00-${parsed.traceId}-${parsed.spanId}-01`)
+      expect(Tracing.parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")?.spanId).toBe(
+        "00f067aa0ba902b7"
+      )
+      expect(Tracing.parseTraceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01")).toBeUndefined()
+      expect(Tracing.parseTraceparent("garbage")).toBeUndefined()
+      expect(Tracing.parseTraceparent(undefined)).toBeUndefined()
+    })
+  )
 
   it.effect("a bad config value fails with InvalidOptions naming the path", () =>
     Effect.gen(function* () {

@@ -12,7 +12,7 @@ const OrderPlaced = Event.define("orders.placed", {
 })
 const UserCreated = Event.define("users.created", { payload: Schema.Struct({ id: Schema.String }) })
 
-const bus = (config?: Validation.Config) =>
+const bus = (config?: Validation.Options) =>
   EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(Validation.plugin(config))))
 
 const failure = <A, E>(exit: Exit.Exit<A, E>): E => {

@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import { type Errors, Options } from "@eventfabric/core"
-import { DeadLetterStore, type StoreError } from "@eventfabric/plugins"
+import * as DeadLetterStore from "@eventfabric/plugins/DeadLetterStore"
+import type * as StoreError from "@eventfabric/plugins/StoreError"
 import { Effect, Exit, Layer, Option, Schema } from "effect"
 import { Redis, script } from "effect/persistence/Redis"
 import { storeError } from "./internal/redis.ts"

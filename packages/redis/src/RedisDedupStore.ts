@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { type Errors, Options } from "@eventfabric/core"
-import { DedupStore } from "@eventfabric/plugins"
+import * as DedupStore from "@eventfabric/plugins/DedupStore"
 import { Duration, Effect, Layer, Schema } from "effect"
 import { Redis } from "effect/persistence/Redis"
 import { scanKeys, storeError } from "./internal/redis.ts"

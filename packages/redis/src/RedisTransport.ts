@@ -16,7 +16,7 @@
 
 import { hostname } from "node:os"
 import { Errors, type Event, type EventBus, Options, type Plugin, Selector } from "@eventfabric/core"
-import { DeadLetterStore } from "@eventfabric/plugins"
+import * as DeadLetterStore from "@eventfabric/plugins/DeadLetterStore"
 import { Transport } from "@eventfabric/transport"
 import { Context, Effect, Layer, type Scope } from "effect"
 import { Redis } from "effect/persistence/Redis"

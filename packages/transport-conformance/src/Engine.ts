@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Event, EventBus } from "@eventfabric/core"
-import { DeadLetter, DeadLetterStore } from "@eventfabric/plugins"
+import { DeadLetterStore } from "@eventfabric/plugins"
 import { Transport } from "@eventfabric/transport"
 import { Effect, Layer, Schema, type Scope } from "effect"
 
@@ -77,7 +77,7 @@ export const node = Effect.fnUntraced(function* <E>(
 ) {
   const context = yield* Layer.build(
     Layer.mergeAll(EventBus.EventBus.layer(), engine.layer(namespace, options)).pipe(
-      Layer.provideMerge(DeadLetter.layerMemory())
+      Layer.provideMerge(DeadLetterStore.layerMemory())
     )
   )
   return yield* Effect.gen(function* () {

@@ -12,7 +12,7 @@
  * the group (`max_ack_pending`), so this process never has more in flight.
  */
 import { type Envelope, EventBus } from "@eventfabric/core"
-import { DeadLetterStore } from "@eventfabric/plugins"
+import * as DeadLetterStore from "@eventfabric/plugins/DeadLetterStore"
 import { Backoff, Transport } from "@eventfabric/transport"
 import { AckPolicy, type ConsumerConfig, DeliverPolicy, type JsMsg } from "@nats-io/jetstream"
 import { Clock, Duration, Effect, Exit, FiberSet, Schedule, type Scope } from "effect"

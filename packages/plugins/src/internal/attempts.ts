@@ -1,20 +1,23 @@
 /**
- * A per-delivery cell shared by the delivery plugins: the dead-letter
- * middleware (outer) opens one, the retry middleware (inner) records in it the
- * attempt number it passed down and when the first attempt failed, so the
- * dead letter knows how many attempts the delivery took and since when it
- * fails.
+ * How many tries a failed delivery took and since when it fails, handed from
+ * the Retry middleware (inner) to the DeadLetter middleware (outer) on the
+ * error itself: Retry notes them against the error it gives up with, and
+ * DeadLetter looks them up when that error reaches it. Nothing is written
+ * for a delivery that succeeds. (It was a cell provided in the context of
+ * every delivery, a context copy per delivery whatever its outcome.)
  */
-import { Context } from "effect"
 
-export interface AttemptCell {
+export interface Attempts {
   /** The envelope's `attempt` of the last try. */
-  attempt: number
-  /** Epoch milliseconds of the first failed try, when one was recorded. */
-  firstFailureAt: number | undefined
+  readonly attempts: number
+  /** Epoch milliseconds of the first failed try. */
+  readonly firstFailureAt: number
 }
 
-export const CurrentAttempt = Context.Reference<AttemptCell | undefined>(
-  "@eventfabric/plugins/internal/CurrentAttempt",
-  { defaultValue: () => undefined }
-)
+const byError = new WeakMap<object, Attempts>()
+
+export const noteAttempts = (error: object, attempts: Attempts): void => {
+  byError.set(error, attempts)
+}
+
+export const attemptsOf = (error: object): Attempts | undefined => byError.get(error)

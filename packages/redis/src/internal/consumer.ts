@@ -7,7 +7,7 @@
  * dead-letter store and are acknowledged.
  */
 import { type Envelope, type Errors, EventBus } from "@eventfabric/core"
-import { DeadLetterStore } from "@eventfabric/plugins"
+import * as DeadLetterStore from "@eventfabric/plugins/DeadLetterStore"
 import { Backoff, Transport } from "@eventfabric/transport"
 import { Cause, Clock, Duration, Effect, Exit, FiberSet, Latch, Queue, type Scope } from "effect"
 import type { Redis } from "effect/persistence/Redis"

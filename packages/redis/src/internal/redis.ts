@@ -2,7 +2,7 @@
  * Small helpers over `effect/persistence` Redis: replies parsed into plain
  * values, errors mapped to the transport's and the stores' typed errors.
  */
-import { StoreError } from "@eventfabric/plugins"
+import * as StoreError from "@eventfabric/plugins/StoreError"
 import { Cause, Effect } from "effect"
 import type { RedisError } from "effect/persistence/Redis"
 import { RedisUnavailable } from "../RedisErrors.ts"

@@ -1,7 +1,7 @@
 /** @eventfabric/nats: publishAll from the publisher, the transport into a local bus in each consumer. */
 import { EventBus } from "@eventfabric/core"
 import { NatsConnection, NatsTransport } from "@eventfabric/nats"
-import { DeadLetter } from "@eventfabric/plugins"
+import { DeadLetterStore } from "@eventfabric/plugins"
 import { jetstreamManager, StorageType } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
 import { Effect, Layer } from "effect"
@@ -39,7 +39,7 @@ export const impl: Impl = {
           Layer.mergeAll(
             EventBus.EventBus.layer({ lanes: { normal: { capacity: 16_384, strategy: "suspend" } } }),
             NatsTransport.layer({ definitions, ...names(ns), group: "bench", maxInFlight: 1024 }),
-            DeadLetter.layerMemory()
+            DeadLetterStore.layerMemory()
           ).pipe(Layer.provide(Connection))
         )
         yield* Effect.gen(function* () {
