@@ -50,7 +50,7 @@ const run = (mode: "egress" | "subscribers") =>
     const bus = EventBus.EventBus.layer().pipe(
       Layer.provide(
         Plugin.layer(
-          Tracing.plugin(),
+          Tracing.plugin({ sampleRatio: 1 }),
           Redaction.plugin({ mode }),
           Audit.plugin({ directory: dir }),
           DeadLetter.plugin()
@@ -88,6 +88,7 @@ const run = (mode: "egress" | "subscribers") =>
     expect(entries.length).toBe(published)
     expect(reports.length).toBe(published)
     expect(logs.length).toBeGreaterThanOrEqual(published)
+    expect(spans.length).toBeGreaterThanOrEqual(2 * published) // a publish and a delivery span per event
     return [
       ...leaked("dlq", JSON.stringify(entries)),
       ...leaked("audit", audit),
