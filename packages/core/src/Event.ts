@@ -179,7 +179,13 @@ export const HandlerFailed = define("system.handler_error", {
     eventType: Schema.String,
     reason: Schema.String,
     attempt: Schema.Number,
-    cause: Schema.String
+    /** The first failure's cause, rendered. */
+    cause: Schema.String,
+    /**
+     * Failures of this subscription this report stands for: a storm is
+     * reported once per subscription per interval, with the first cause.
+     */
+    count: Schema.Number
   }),
   priority: "critical"
 })

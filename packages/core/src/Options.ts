@@ -26,6 +26,10 @@ export type Strategy = typeof Strategy.Type
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
+// Buffers grow on demand up to their capacity; the cap keeps a typo such as
+// 2^32 a typed error rather than a RangeError from an array.
+const MaxCapacity = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2 ** 24 }))
+
 /**
  * A duration given as a `Duration`, a number of milliseconds or a string such
  * as `"5 seconds"`.
@@ -171,6 +175,38 @@ export const resolve = (options: typeof BusOptions.Type): Resolved => ({
 })
 
 /**
+ * A subscription's mailbox: a capacity (per lane), or a capacity and what a
+ * full mailbox does with one more delivery.
+ *
+ * - `suspend`: the dispatcher stops taking from that delivery's lane until
+ *   there is room, so the lane fills and its publishers wait (nothing lost).
+ * - `dropping`: the new delivery is refused, counted `overflowed`.
+ * - `sliding`: the oldest waiting delivery is refused, counted `overflowed`.
+ * - `fail`: the new delivery fails with `Overflow`, counted `overflowed` and
+ *   reported as `system.handler_error`.
+ *
+ * @since 0.2.0
+ */
+export const MailboxOptions = Schema.Union([
+  MaxCapacity,
+  Schema.Struct({ capacity: Schema.optional(MaxCapacity), strategy: Schema.optional(Strategy) })
+])
+
+/**
+ * @since 0.2.0
+ */
+export type MailboxOptions = typeof MailboxOptions.Type
+
+const isFunction = (u: unknown): u is (...args: ReadonlyArray<any>) => unknown => typeof u === "function"
+
+/**
+ * A function-valued option (`filter`, `orderBy`).
+ *
+ * @since 0.2.0
+ */
+export const FunctionOption = Schema.declare(isFunction, { expected: "a function" })
+
+/**
  * Per-subscription options.
  *
  * @since 0.1.0
@@ -181,8 +217,15 @@ export const SubscribeOptions = Schema.Struct({
   /** Deliveries running at once for this subscription; 1 keeps lane order. */
   concurrency: Schema.optional(PositiveInt),
   timeout: Schema.optional(DurationInput),
-  /** Deliveries waiting for this subscription; past it they fail `Overflow`. */
-  mailbox: Schema.optional(PositiveInt)
+  /**
+   * Deliveries waiting for this subscription, per lane: a capacity, or a
+   * capacity and a strategy (default: the delivery's lane's strategy).
+   */
+  mailbox: Schema.optional(MailboxOptions),
+  /** Only envelopes for which this returns true are delivered. */
+  filter: Schema.optional(FunctionOption),
+  /** Keyed order: one key's events in publish order, keys in parallel. */
+  orderBy: Schema.optional(FunctionOption)
 })
 
 /**

@@ -2,7 +2,7 @@
  * The bus's accounting. Every publish ends in exactly one counted state, and
  * at rest (after `drain`) the sums add up:
  *
- * - `published = rejected + deduplicated + dropped + accepted`
+ * - `published + system.published = rejected + deduplicated + dropped + accepted`
  * - `accepted = dispatched + evicted + discarded + queued`
  * - `dispatched = unrouted + routed`
  * - `deliveries.total = succeeded + failed + timedOut + rejected + overflowed + interrupted + queued + inFlight`
@@ -64,7 +64,10 @@ export interface DeliveryStats {
 export interface SubscriptionStats extends DeliveryStats {
   readonly name: string
   readonly concurrency: number
+  /** Mailbox capacity, per lane. */
   readonly mailbox: number
+  /** Deliveries the dispatcher holds for this subscription's full `suspend` mailbox (counted in `queued`). */
+  readonly blocked: number
 }
 
 /**
@@ -73,7 +76,14 @@ export interface SubscriptionStats extends DeliveryStats {
  * @since 0.1.0
  */
 export interface Stats {
+  /** User events published; the bus's own `system.*` events are in `system`. */
   readonly published: number
+  /**
+   * The bus's own `system.*` events (failure reports, circuit changes). The
+   * admission sums hold over both: `published + system.published =
+   * rejected + deduplicated + dropped + accepted`.
+   */
+  readonly system: { readonly published: number }
   readonly rejected: number
   readonly deduplicated: number
   readonly dropped: number
