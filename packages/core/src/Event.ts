@@ -108,6 +108,8 @@ export type Payload<D> = D extends Definition<any, infer S> ? S["Type"] : never
  */
 export type Name<D> = D extends Definition<infer N, any> ? N : never
 
+const PriorityOption = Schema.Struct({ priority: Priority })
+
 /**
  * Defines an event type. The name is checked at compile time (literal names)
  * and at runtime; a bad name throws a `SchemaError` naming the expectation, at
@@ -138,7 +140,8 @@ export const define = <const N extends string, S extends PayloadSchema>(
   _tag: "EventDefinition",
   name: Schema.decodeUnknownSync(EventName)(name) as N,
   payload: options.payload,
-  priority: options.priority ?? "normal",
+  priority:
+    options.priority === undefined ? "normal" : Schema.decodeUnknownSync(PriorityOption)(options).priority,
   key: options.key,
   batchable: options.batchable ?? false
 })

@@ -31,6 +31,13 @@ const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const MaxCapacity = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2 ** 24 }))
 
 /**
+ * An optional buffer capacity: an integer from 1 to 2^24.
+ *
+ * @since 0.2.0
+ */
+export const Capacity = Schema.optional(MaxCapacity)
+
+/**
  * A duration given as a `Duration`, a number of milliseconds or a string such
  * as `"5 seconds"`.
  *
@@ -96,7 +103,7 @@ const busOptions = <D extends Schema.Codec<Duration.Duration, any, never, never>
     /** Default handler timeout for subscriptions that set none. */
     timeout: Schema.optional(duration),
     /** Default mailbox capacity for subscriptions that set none. */
-    mailbox: Schema.optional(PositiveInt),
+    mailbox: Schema.optional(MaxCapacity),
     /** How long shutdown waits for lanes and mailboxes to drain. */
     shutdownGrace: Schema.optional(duration)
   })

@@ -50,6 +50,11 @@ export interface DeliveryStats {
   readonly interrupted: number
   /** Failed deliveries that a dead-letter plugin stored. */
   readonly deadLettered: number
+  /**
+   * Interrupted deliveries whose handler did not stop when interrupted (it
+   * runs uninterruptibly): counted `interrupted` and left running, not awaited.
+   */
+  readonly abandoned: number
   /** Waiting in mailboxes now. */
   readonly queued: number
   /** Running now. */
@@ -94,6 +99,13 @@ export interface Stats {
   readonly discarded: number
   /** Publishes refused because the bus was closed. */
   readonly refused: number
+  /** Publishers interrupted while they waited for room on a `suspend` lane; not counted in `published`. */
+  readonly cancelled: number
+  /**
+   * Ended deliveries that did not succeed (failed, timed out, rejected,
+   * overflowed), as a share of ended deliveries; 0 when none ended.
+   */
+  readonly failureRate: number
   readonly queued: number
   readonly lanes: { readonly [P in Priority]: LaneStats }
   readonly deliveries: DeliveryStats

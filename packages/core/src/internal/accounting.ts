@@ -16,7 +16,8 @@ const settledKeys = [
   "rejected",
   "overflowed",
   "interrupted",
-  "deadLettered"
+  "deadLettered",
+  "abandoned"
 ] as const
 
 /**
@@ -51,20 +52,33 @@ export const host = (state: BusState, reports: Reports, roomFreed: (sub: Subscri
 
 /** Adds an ended subscription's counters to the bus's. */
 export const retire = (state: BusState, sub: SubscriptionRuntime): void => {
-  const s = sub.stats()
-  for (const key of settledKeys) state.retired[key] += s[key]
+  const fold = () => {
+    state.ending.delete(sub)
+    const s = sub.stats()
+    for (const key of settledKeys) state.retired[key] += s[key]
+  }
+  // A delivery still running (its own handler unsubscribed) is counted when it ends.
+  if (sub.quietNow()) return fold()
+  state.ending.add(sub)
+  sub.whenQuiet(fold)
 }
 
 export const stats = (state: BusState): Stats => {
   const deliveries = { ...state.retired }
   const subs: Array<SubscriptionStats> = []
-  for (const sub of state.subscriptions.values()) {
-    const s = sub.stats()
-    subs.push(s)
+  const add = (s: SubscriptionStats) => {
     for (const key of settledKeys) deliveries[key] += s[key]
     deliveries.queued += s.queued
     deliveries.inFlight += s.inFlight
   }
+  for (const sub of state.subscriptions.values()) {
+    const s = sub.stats()
+    subs.push(s)
+    add(s)
+  }
+  for (const sub of state.ending) add(sub.stats())
+  const ended = deliveries.total - deliveries.queued - deliveries.inFlight
+  const unsuccessful = deliveries.failed + deliveries.timedOut + deliveries.rejected + deliveries.overflowed
   const [critical, normal, low] = state.lanes.map((l) => l.stats()) as [LaneStats, LaneStats, LaneStats]
   const sum = (key: "accepted" | "dropped" | "evicted" | "dispatched" | "discarded" | "queued") =>
     critical[key] + normal[key] + low[key]
@@ -80,6 +94,8 @@ export const stats = (state: BusState): Stats => {
     unrouted: state.unrouted,
     discarded: sum("discarded"),
     refused: state.refused,
+    cancelled: state.cancelled,
+    failureRate: ended === 0 ? 0 : unsuccessful / ended,
     queued: sum("queued"),
     lanes: { critical, normal, low },
     deliveries,

@@ -6,7 +6,7 @@ import { Context, Deferred, Effect, Exit } from "effect"
 import { type Envelope, make as makeEnvelopeAt } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidEvent, type PublishError } from "../Errors.ts"
 import type { PublishResult } from "../EventBus.ts"
-import type { Definition, Payload } from "../Event.ts"
+import type { Definition, Payload, Priority } from "../Event.ts"
 import type { Receipt } from "../Middleware.ts"
 import type { PublishOptions } from "../Plugin.ts"
 import { Job, Tracker } from "./job.ts"
@@ -17,6 +17,36 @@ import type { BusState } from "./state.ts"
 const CurrentTracker = Context.Reference<Tracker | undefined>("@eventfabric/core/internal/CurrentTracker", {
   defaultValue: () => undefined
 })
+
+const isPriority = (u: unknown): u is Priority => u === "critical" || u === "normal" || u === "low"
+
+/**
+ * What is wrong with a publish's definition or options, if anything: junk
+ * from untyped callers fails typed (counted `rejected`), never a defect.
+ */
+const invalid = (definition: unknown, opts: PublishOptions | undefined): InvalidEvent | undefined => {
+  if (typeof definition !== "object" || definition === null || typeof (definition as Definition).name !== "string") {
+    return new InvalidEvent({ type: "unknown", message: "Expected an event definition made by Event.define\n  at [\"definition\"]" })
+  }
+  const d = definition as Definition
+  if (!isPriority(d.priority)) {
+    return new InvalidEvent({ type: d.name, message: `Expected "critical" | "normal" | "low", got ${String(d.priority)}\n  at ["definition"]["priority"]` })
+  }
+  if (opts !== undefined && opts !== null) {
+    if (typeof opts !== "object") return new InvalidEvent({ type: d.name, message: "Expected an object\n  at [\"options\"]" })
+    if (opts.priority !== undefined && !isPriority(opts.priority)) {
+      return new InvalidEvent({ type: d.name, message: `Expected "critical" | "normal" | "low", got ${String(opts.priority)}\n  at ["options"]["priority"]` })
+    }
+  }
+  return undefined
+}
+
+const rejectedWith = (state: BusState, error: InvalidEvent) =>
+  Effect.suspend(() => {
+    state.count(error.type, 1)
+    state.rejected++
+    return Effect.fail(error)
+  })
 
 const receiptOf = (lane: Lane, envelope: Envelope, status: Receipt["status"]): Receipt => ({
   id: envelope.id,
@@ -64,11 +94,29 @@ export const enqueue = (state: BusState, envelope: Envelope, tracker: Tracker | 
     if (now !== undefined) return now.status === "accepted" ? wakeThen(state, now) : Effect.succeed(now)
     const lane = state.lanes[job.lane]
     if (lane.strategy === "suspend" || lane.strategy === "sliding") {
+      // A publisher interrupted while it waits un-counts its publish: it
+      // ends `cancelled`, not open.
+      let placed = false
+      const offered = lane.offerWhenSpace(
+        job,
+        () => state.phase === "stopped",
+        () => {
+          placed = true
+          lane.accepted++
+        }
+      )
+      const waiting = Effect.onInterrupt(offered, () =>
+        Effect.sync(() => {
+          if (placed) return
+          state.cancelled++
+          state.count(envelope.type, -1)
+          job.tracker?.end("interrupted")
+        })
+      )
       return Effect.flatMap(
-        lane.offerWhenSpace(job, () => state.phase === "stopped"),
+        waiting,
         (ok): Effect.Effect<Receipt, PublishError> => {
           if (ok) {
-            lane.accepted++
             return wakeThen(state, receiptOf(lane, envelope, "accepted"))
           }
           state.refused++
@@ -122,6 +170,8 @@ export const publish = <D extends Definition>(
   internal: boolean
 ): Effect.Effect<Receipt, PublishError> =>
   Effect.suspend(() => {
+    const bad = invalid(definition, opts)
+    if (bad !== undefined) return rejectedWith(state, bad)
     if (!accepts(state, internal)) return closedError(state, definition.name)
     state.count(definition.name, 1)
     return admit(state, makeEnvelope(state, definition, payload, opts), definition, undefined)
@@ -139,9 +189,14 @@ export const publishAll = <D extends Definition>(
   opts: PublishOptions | undefined
 ): Effect.Effect<ReadonlyArray<Receipt>, PublishError> =>
   Effect.suspend((): Effect.Effect<ReadonlyArray<Receipt>, PublishError> => {
-    if (!accepts(state, false)) return closedError(state, definition?.name)
+    const bad = invalid(definition, opts)
+    if (bad !== undefined) return rejectedWith(state, bad)
+    if (!accepts(state, false)) return closedError(state, definition.name)
     if (payloads == null || typeof (payloads as any)[Symbol.iterator] !== "function") {
-      return Effect.fail(new InvalidEvent({ type: String(definition?.name), message: "Expected an iterable of payloads" }))
+      return rejectedWith(
+        state,
+        new InvalidEvent({ type: definition.name, message: 'Expected an iterable of payloads\n  at ["payloads"]' })
+      )
     }
     const items = Array.from(payloads)
     const now = state.clock.currentTimeMillisUnsafe()
@@ -180,6 +235,8 @@ export const publishAndWait = <D extends Definition>(
   opts?: PublishOptions
 ): Effect.Effect<PublishResult, PublishError> =>
   Effect.suspend(() => {
+    const bad = invalid(definition, opts)
+    if (bad !== undefined) return rejectedWith(state, bad)
     if (!accepts(state, false)) return closedError(state, definition.name)
     state.count(definition.name, 1)
     const envelope = makeEnvelope(state, definition, payload, opts)

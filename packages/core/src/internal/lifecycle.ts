@@ -7,7 +7,7 @@ import type { Outcome, SubscriptionInfo } from "../Delivery.ts"
 import type { Envelope } from "../Envelope.ts"
 import { BusClosedError, InvalidOptions, type PublishError } from "../Errors.ts"
 import type { SubscribeOptions, Subscription } from "../EventBus.ts"
-import type { Definition } from "../Event.ts"
+import { type Definition, isDefinition } from "../Event.ts"
 import { compose } from "../Middleware.ts"
 import * as Options from "../Options.ts"
 import { NoSubscription } from "../Plugin.ts"
@@ -24,18 +24,54 @@ export type SubscribeOptionsOf<S extends Selector.Selector> = SubscribeOptions<
   Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>
 >
 
+const isSelector = (u: unknown): u is Selector.Selector => {
+  if (Array.isArray(u)) return u.length > 0 && u.every(isDefinition)
+  if (typeof u !== "object" || u === null) return false
+  const pattern = u as Selector.Pattern
+  return isDefinition(u) || (pattern._tag === "Pattern" && pattern.regex instanceof RegExp)
+}
+
 const label = (selector: Selector.Selector): string => {
   if ("_tag" in selector) return selector._tag === "Pattern" ? selector.pattern : selector.name
   return (selector as ReadonlyArray<Definition>).map((d) => d.name).join("|")
 }
 
+/**
+ * What is left of the grace that subscriptions closing together share: a
+ * scope closing 10 subscriptions, then the bus, waits one `shutdownGrace` in
+ * all, not one each. A deadline past by more than a moment starts a new one.
+ */
+const graceLeft = (state: BusState): Duration.Duration => {
+  const now = state.clock.currentTimeMillisUnsafe()
+  if (state.graceEnds === undefined || now > state.graceEnds + 50) {
+    state.graceEnds = now + Duration.toMillis(state.options.shutdownGrace)
+  }
+  return Duration.millis(Math.max(0, state.graceEnds - now))
+}
+
+// Interrupted fibers get two scheduler turns to end; those still running
+// ignore interruption and are abandoned, counted, not awaited.
+const settleTurns = Effect.andThen(Effect.yieldNow, Effect.yieldNow)
+
 const unsubscribe = (state: BusState, sub: SubscriptionRuntime) =>
-  Effect.gen(function* () {
+  Effect.withFiber((fiber) => {
     state.subscriptions.delete(sub.info.name)
     state.routes.clear()
-    yield* Effect.timeoutOption(sub.idle, state.options.shutdownGrace)
-    sub.stop()
-    retire(state, sub)
+    if (sub.isOwn(fiber)) {
+      // A handler closing its own subscription's scope: waiting for the
+      // subscription to go quiet would wait for this very delivery.
+      sub.stop(fiber)
+      sub.abandon(fiber)
+      retire(state, sub)
+      return Effect.void
+    }
+    return Effect.gen(function* () {
+      yield* Effect.timeoutOption(sub.idle, graceLeft(state))
+      sub.stop()
+      if (!sub.quietNow()) yield* settleTurns
+      sub.abandon()
+      retire(state, sub)
+    })
   })
 
 export const subscribe = <S extends Selector.Selector, E, R>(
@@ -46,6 +82,18 @@ export const subscribe = <S extends Selector.Selector, E, R>(
   opts?: SubscribeOptions<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>>
 ): Effect.Effect<Subscription, InvalidOptions, R | Scope.Scope> =>
   Effect.gen(function* () {
+    if (!isSelector(selector)) {
+      return yield* new InvalidOptions({
+        target: "subscribe",
+        message: 'Expected an event definition, an array of them or a Selector.pattern\n  at ["selector"]'
+      })
+    }
+    if (typeof handler !== "function") {
+      return yield* new InvalidOptions({
+        target: "subscribe",
+        message: 'Expected a function returning an Effect\n  at ["handler"]'
+      })
+    }
     const decoded = yield* Options.decode(Options.SubscribeOptions, "subscribe", opts)
     const name = decoded.name ?? `${label(selector)}#${++state.sequence}`
     if (state.subscriptions.has(name)) {
@@ -98,6 +146,8 @@ export const subscribe = <S extends Selector.Selector, E, R>(
     }
   })
 
+const EventsOptions = Options.SubscribeOptions.mapFields((f) => ({ name: f.name, capacity: Options.Capacity }))
+
 export const events = <S extends Selector.Selector>(
   state: BusState,
   host: Host,
@@ -106,10 +156,11 @@ export const events = <S extends Selector.Selector>(
 ): Stream.Stream<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>, InvalidOptions> =>
   Stream.unwrap(
     Effect.gen(function* () {
-      const capacity = opts?.capacity ?? state.options.mailbox
+      const decoded = yield* Options.decode(EventsOptions, "events", opts)
+      const capacity = decoded.capacity ?? state.options.mailbox
       const queue = yield* Queue.bounded<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>>(capacity)
       yield* subscribe(state, host, selector, (envelope) => Queue.offer(queue, envelope), {
-        name: opts?.name,
+        name: decoded.name,
         mailbox: capacity,
         timeout: Duration.infinity
       })
@@ -164,7 +215,7 @@ export const shutdown = (
 ) =>
   Effect.gen(function* () {
     state.phase = "draining"
-    yield* Effect.timeoutOption(state.idle.await, state.options.shutdownGrace)
+    yield* Effect.timeoutOption(state.idle.await, graceLeft(state))
     for (const flush of afterDrain()) yield* flush
     state.phase = "stopped"
     yield* Fiber.interrupt(fiber)
@@ -175,4 +226,7 @@ export const shutdown = (
     for (const sub of state.subscriptions.values()) sub.stop()
     dispatcher.stop()
     reports.discard()
+    const subs = Array.from(state.subscriptions.values())
+    if (subs.some((sub) => !sub.quietNow())) yield* settleTurns
+    for (const sub of subs) sub.abandon()
   })

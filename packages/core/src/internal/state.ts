@@ -31,6 +31,7 @@ export const emptyDeliveries = (): MutableDeliveryStats => ({
   overflowed: 0,
   interrupted: 0,
   deadLettered: 0,
+  abandoned: 0,
   queued: 0,
   inFlight: 0
 })
@@ -56,6 +57,12 @@ export class BusState {
   rejected = 0
   deduplicated = 0
   refused = 0
+  /** Publishers interrupted while they waited for room (un-counted from `published`). */
+  cancelled = 0
+  /** A shared end for the subscriptions closing together, so they wait one grace in all. */
+  graceEnds: number | undefined
+  /** Subscriptions that ended while deliveries still ran; folded into `retired` once quiet. */
+  readonly ending = new Set<SubscriptionRuntime>()
   unrouted = 0
   /** Deliveries handed to subscriptions (or held for them), and those ended. */
   offered = 0

@@ -116,7 +116,10 @@ export class SubscriptionRuntime implements Waiter {
   /** Keyed deliveries whose key became free, per pool, in order. */
   private readonly ready: [Array<[Job, Key]>, Array<[Job, Key]>] = [[], []]
   private readonly running = [0, 0]
-  private readonly fibers = new Set<Fiber.Fiber<unknown, unknown>>()
+  /** Deliveries that suspended, by their fiber. */
+  private readonly suspendedRuns = new Map<Fiber.Fiber<unknown, unknown>, { readonly job: Job; readonly key: Key }>()
+  /** A delivery is being run synchronously right now (see `isOwn`). */
+  private starting = false
   private readonly lowWater: number
   private pumping = false
   private turn = 0
@@ -133,6 +136,7 @@ export class SubscriptionRuntime implements Waiter {
   overflowed = 0
   interrupted = 0
   deadLettered = 0
+  abandoned = 0
 
   constructor(options: Options) {
     this.o = options
@@ -343,20 +347,22 @@ export class SubscriptionRuntime implements Waiter {
     this.inFlight++
     this.running[poolOf(job.lane)]!++
     let effect: Effect.Effect<unknown, unknown>
-    // With middleware, `invoke` applies the timeout inside the chain, per attempt.
-    let timed = true
+    // With middleware, `invoke` applies the timeout inside the chain, per
+    // attempt, and types the handler's failures: only then is an error value
+    // of the bus's own classes trusted (a handler cannot forge `CircuitOpen`).
+    let chained = false
     try {
       const chain = this.o.chain
       if (chain === undefined) {
         effect = this.o.handler(job.envelope)
       } else {
-        const chained = chain.deliver({ envelope: job.envelope, subscription: this.info })
+        const wrapped = chain.deliver({ envelope: job.envelope, subscription: this.info })
         // Nothing wraps the handler: run it as without middleware.
-        if (chain.direct(chained)) {
+        if (chain.direct(wrapped)) {
           effect = this.o.handler(job.envelope)
         } else {
-          effect = chained
-          timed = false
+          effect = wrapped
+          chained = true
         }
       }
     } catch (defect) {
@@ -364,19 +370,25 @@ export class SubscriptionRuntime implements Waiter {
       // fails its delivery like a defect would.
       effect = Exit.die(defect)
     }
-    if (Exit.isExit(effect)) return this.complete(job, key, effect, false)
-    const fiber = Effect.runForkWith(this.o.context)(effect)
+    if (Exit.isExit(effect)) return this.complete(job, key, effect, false, chained)
+    this.starting = true
+    let fiber: Fiber.Fiber<unknown, unknown>
+    try {
+      fiber = Effect.runForkWith(this.o.context)(effect)
+    } finally {
+      this.starting = false
+    }
     const exit = fiber.pollUnsafe()
-    if (exit === undefined) return this.suspended(job, key, fiber, timed)
-    this.complete(job, key, exit, false)
+    if (exit === undefined) return this.suspended(job, key, fiber, chained)
+    this.complete(job, key, exit, false, chained)
   }
 
   // The delivery went asynchronous: it keeps its slot and permit, and (with
   // no middleware applying one per attempt) gets a timeout timer.
-  private suspended(job: Job, key: Key, fiber: Fiber.Fiber<unknown, unknown>, timed: boolean): void {
-    this.fibers.add(fiber)
+  private suspended(job: Job, key: Key, fiber: Fiber.Fiber<unknown, unknown>, chained: boolean): void {
+    this.suspendedRuns.set(fiber, { job, key })
     let timedOut = false
-    const timer = timed
+    const timer = !chained
       ? Effect.runForkWith(this.o.context)(
           Effect.andThen(
             Effect.sleep(this.info.timeout),
@@ -388,14 +400,15 @@ export class SubscriptionRuntime implements Waiter {
         )
       : undefined
     fiber.addObserver((exit) => {
-      this.fibers.delete(fiber)
       timer?.interruptUnsafe()
-      this.complete(job, key, exit, timedOut)
+      // Abandoned at shutdown: already counted.
+      if (!this.suspendedRuns.delete(fiber)) return
+      this.complete(job, key, exit, timedOut, chained)
       this.pump()
     })
   }
 
-  private complete(job: Job, key: Key, exit: Exit.Exit<unknown, unknown>, timedOut: boolean): void {
+  private complete(job: Job, key: Key, exit: Exit.Exit<unknown, unknown>, timedOut: boolean, chained: boolean): void {
     this.inFlight--
     const pool = poolOf(job.lane)
     this.running[pool]!--
@@ -416,8 +429,8 @@ export class SubscriptionRuntime implements Waiter {
         stackless(() => new HandlerTimeout({ subscription: this.info.name, timeout: this.info.timeout }))
       return this.settle(job, "timedOut", error, false, true)
     }
-    const found = Cause.findError(cause)
-    let error: unknown = Result.isSuccess(found) ? found.success : undefined
+    const found = chained ? Cause.findError(cause) : undefined
+    let error: unknown = found !== undefined && Result.isSuccess(found) ? found.success : undefined
     let deadLettered = false
     if (error instanceof DeadLettered) {
       deadLettered = true
@@ -455,6 +468,11 @@ export class SubscriptionRuntime implements Waiter {
   ): void {
     this.o.host.settled(this, job, status, error, deadLettered, report)
     this.quiet.check()
+    if (this.quietHooks.length > 0 && this.quietNow()) {
+      const hooks = this.quietHooks
+      this.quietHooks = []
+      for (const f of hooks) f()
+    }
   }
 
   private queued(): number {
@@ -467,8 +485,42 @@ export class SubscriptionRuntime implements Waiter {
   private readonly quiet = new Idle(() => this.inFlight === 0 && this.queued() === 0)
   readonly idle: Effect.Effect<void> = this.quiet.await
 
-  /** Interrupts what runs and settles what waits, each counted `interrupted`. */
-  stop(): void {
+  /** The fiber runs one of this subscription's deliveries (its handler is unsubscribing). */
+  isOwn(fiber: Fiber.Fiber<unknown, unknown>): boolean {
+    return this.starting || this.suspendedRuns.has(fiber)
+  }
+
+  quietNow(): boolean {
+    return this.inFlight === 0 && this.queued() === 0
+  }
+
+  /** Calls `f` once nothing is queued or running (now, if so already). */
+  whenQuiet(f: () => void): void {
+    if (this.quietNow()) return f()
+    this.quietHooks.push(f)
+  }
+  private quietHooks: Array<() => void> = []
+
+  /**
+   * After `stop`, deliveries whose handler ignored the interrupt
+   * (uninterruptible) are abandoned: counted `interrupted` and `abandoned`,
+   * their waiters answered, their fibers left to run unobserved.
+   */
+  abandon(except?: Fiber.Fiber<unknown, unknown>): void {
+    for (const [fiber, run] of Array.from(this.suspendedRuns)) {
+      if (fiber === except) continue
+      this.suspendedRuns.delete(fiber)
+      this.inFlight--
+      this.running[poolOf(run.job.lane)]!--
+      if (poolOf(run.job.lane) === 1) this.o.host.permits.release()
+      this.interrupted++
+      this.abandoned++
+      this.settle(run.job, "interrupted", undefined, false, false)
+    }
+  }
+
+  /** Interrupts what runs (but `except`) and settles what waits, each counted `interrupted`. */
+  stop(except?: Fiber.Fiber<unknown, unknown>): void {
     if (this.stopped) return
     this.stopped = true
     this.o.host.permits.cancel(this)
@@ -484,7 +536,7 @@ export class SubscriptionRuntime implements Waiter {
       this.interrupted++
       this.settle(job, "interrupted", undefined, false, false)
     }
-    for (const fiber of this.fibers) fiber.interruptUnsafe()
+    for (const fiber of Array.from(this.suspendedRuns.keys())) if (fiber !== except) fiber.interruptUnsafe()
     // Deliveries the dispatcher holds for this subscription are settled by it.
     if (this.blocked.some((n) => n > 0)) this.o.host.roomFreed(this)
   }
@@ -502,6 +554,7 @@ export class SubscriptionRuntime implements Waiter {
       overflowed: this.overflowed,
       interrupted: this.interrupted,
       deadLettered: this.deadLettered,
+      abandoned: this.abandoned,
       queued: this.queued(),
       blocked: this.blocked[0]! + this.blocked[1]! + this.blocked[2]!,
       inFlight: this.inFlight
