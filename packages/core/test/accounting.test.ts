@@ -37,17 +37,29 @@ const scenario = fc.record({
     fc.record({
       behaviour: fc.constantFrom(...behaviours),
       concurrency: fc.integer({ min: 1, max: 4 }),
-      mailbox: fc.integer({ min: 1, max: 32 }),
+      mailbox: fc.oneof(
+        fc.integer({ min: 1, max: 32 }),
+        fc.record(
+          {
+            capacity: fc.integer({ min: 1, max: 8 }),
+            strategy: fc.constantFrom("suspend", "dropping", "sliding", "fail")
+          },
+          { requiredKeys: [] }
+        )
+      ),
+      keyed: fc.boolean(),
       selector: fc.constantFrom("task", "tick", "alarm", "all")
     }),
     { maxLength: 4 }
   ),
   events: fc.array(fc.constantFrom("task", "tick", "alarm"), { maxLength: 200 }),
+  /** Publish each batch with `publishAll` (grouped by type) rather than one by one. */
+  batched: fc.boolean(),
   batches: fc.integer({ min: 1, max: 4 })
 })
 
 describe("accounting", () => {
-  it("after drain, every publish is in exactly one counted state and the sums add up", () =>
+  it("after drain, every publish is in exactly one counted state and the sums add up, over lane and mailbox strategies, keyed subscriptions, batches, and handlers that complete at once or suspend", () =>
     fc.assert(
       fc.asyncProperty(scenario, (s) =>
         Effect.gen(function* () {
@@ -57,14 +69,23 @@ describe("accounting", () => {
             const selector = sub.selector === "all" ? [Task, Tick, Alarm] : defs[sub.selector]
             yield* bus.subscribe(selector, handlerFor(sub.behaviour), {
               concurrency: sub.concurrency,
-              mailbox: sub.mailbox
+              mailbox: sub.mailbox,
+              ...(sub.keyed ? { orderBy: (e: { readonly payload: { readonly n: number } }) => e.payload.n % 3 } : {})
             })
           }
           const size = Math.ceil(s.events.length / s.batches)
           for (let i = 0; i < s.events.length; i += size) {
-            yield* Effect.forEach(s.events.slice(i, i + size), (e) => Effect.ignore(bus.publish(defs[e], { n: i })), {
-              concurrency: 4
-            })
+            const batch = s.events.slice(i, i + size)
+            if (s.batched) {
+              for (const type of ["task", "tick", "alarm"] as const) {
+                const payloads = batch.flatMap((e, j) => (e === type ? [{ n: i + j }] : []))
+                yield* Effect.ignore(bus.publishAll(defs[type], payloads))
+              }
+            } else {
+              yield* Effect.forEach(batch, (e, j) => Effect.ignore(bus.publish(defs[e], { n: i + j })), {
+                concurrency: 4
+              })
+            }
             yield* Effect.yieldNow
           }
           yield* bus.drain
@@ -75,6 +96,6 @@ describe("accounting", () => {
           Effect.runPromise
         )
       ),
-      { numRuns: 150 }
+      { numRuns: 200 }
     ))
 })
