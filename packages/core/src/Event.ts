@@ -138,10 +138,13 @@ export const define = <const N extends string, S extends PayloadSchema>(
   _tag: "EventDefinition",
   name: Schema.decodeUnknownSync(EventName)(name) as N,
   payload: options.payload,
-  priority: options.priority ?? "normal",
+  // Decoded here, at module load, like the name: a bad value never reaches a lane.
+  priority: decodePriority({ priority: options.priority ?? "normal" }).priority,
   key: options.key,
   batchable: options.batchable ?? false
 })
+
+const decodePriority = Schema.decodeUnknownSync(Schema.Struct({ priority: Priority }))
 
 /**
  * True for values made by `define`.
@@ -155,6 +158,45 @@ export const define = <const N extends string, S extends PayloadSchema>(
  */
 export const isDefinition = (u: unknown): u is Definition =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "EventDefinition"
+
+const BusSummary = Schema.Struct({
+  published: Schema.Number,
+  system: Schema.Number,
+  queued: Schema.Number,
+  inFlight: Schema.Number,
+  succeeded: Schema.Number,
+  failed: Schema.Number,
+  interrupted: Schema.Number,
+  abandoned: Schema.Number,
+  discarded: Schema.Number
+})
+
+/**
+ * Recorded (never published) when the bus begins to shut down: written
+ * straight to the log and to plugins' record sinks (Audit), so that a full
+ * lane can never hold the record up.
+ *
+ * @example
+ * ```ts
+ * import { Event } from "@eventfabric/core"
+ * Event.BusStopping.name // "system.bus_stopping"
+ * ```
+ * @since 0.1.0
+ */
+export const BusStopping = define("system.bus_stopping", { payload: BusSummary, priority: "critical" })
+
+/**
+ * Recorded (never published) once the bus has stopped, with the final counts:
+ * what was interrupted, abandoned (handlers that would not stop) and discarded.
+ *
+ * @example
+ * ```ts
+ * import { Event } from "@eventfabric/core"
+ * Event.BusStopped.name // "system.bus_stopped"
+ * ```
+ * @since 0.1.0
+ */
+export const BusStopped = define("system.bus_stopped", { payload: BusSummary, priority: "critical" })
 
 /**
  * Published on the CRITICAL lane each time a delivery fails, times out or

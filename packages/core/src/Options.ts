@@ -27,6 +27,16 @@ export type Strategy = typeof Strategy.Type
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
 /**
+ * The largest lane, mailbox or stream buffer: 2^24 entries. Buffers are
+ * allocated up front, and a capacity such as 2^32 is a typo, not a plan.
+ *
+ * @since 0.1.0
+ */
+export const maxCapacity = 2 ** 24
+
+const Capacity = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: maxCapacity }))
+
+/**
  * A duration given as a `Duration`, a number of milliseconds or a string such
  * as `"5 seconds"`.
  *
@@ -40,7 +50,7 @@ export const DurationInput = Schema.Union([Schema.Duration, Schema.DurationFromM
  * @since 0.1.0
  */
 export const LaneOptions = Schema.Struct({
-  capacity: PositiveInt,
+  capacity: Capacity,
   strategy: Strategy
 })
 
@@ -50,7 +60,7 @@ export const LaneOptions = Schema.Struct({
 export type LaneOptions = typeof LaneOptions.Type
 
 const NeverDrops = Schema.Struct({
-  capacity: PositiveInt,
+  capacity: Capacity,
   strategy: Schema.Literals(["suspend", "fail"]).annotate({
     expected: `"suspend" or "fail" (CRITICAL never drops)`
   })
@@ -92,7 +102,7 @@ const busOptions = <D extends Schema.Codec<Duration.Duration, any, never, never>
     /** Default handler timeout for subscriptions that set none. */
     timeout: Schema.optional(duration),
     /** Default mailbox capacity for subscriptions that set none. */
-    mailbox: Schema.optional(PositiveInt),
+    mailbox: Schema.optional(Capacity),
     /** How long shutdown waits for lanes and mailboxes to drain. */
     shutdownGrace: Schema.optional(duration)
   })
@@ -182,7 +192,17 @@ export const SubscribeOptions = Schema.Struct({
   concurrency: Schema.optional(PositiveInt),
   timeout: Schema.optional(DurationInput),
   /** Deliveries waiting for this subscription; past it they fail `Overflow`. */
-  mailbox: Schema.optional(PositiveInt)
+  mailbox: Schema.optional(Capacity)
+})
+
+/**
+ * Options of `events`: the subscription's name and the stream's buffer.
+ *
+ * @since 0.1.0
+ */
+export const EventsOptions = Schema.Struct({
+  name: Schema.optional(Schema.String.check(Schema.isNonEmpty())),
+  capacity: Schema.optional(Capacity)
 })
 
 /**

@@ -3,7 +3,7 @@ import type { Stats } from "../src/index.ts"
 
 /** The sums of guarantee 5; `atRest` adds: nothing queued, nothing in flight. */
 export const expectBalanced = (s: Stats.Stats, atRest = true) => {
-  expect(s.published).toBe(s.rejected + s.deduplicated + s.dropped + s.accepted)
+  expect(s.published + s.system.published).toBe(s.rejected + s.deduplicated + s.dropped + s.accepted)
   expect(s.accepted).toBe(s.dispatched + s.evicted + s.discarded + s.queued)
   const d = s.deliveries
   expect(d.total).toBe(
@@ -12,7 +12,10 @@ export const expectBalanced = (s: Stats.Stats, atRest = true) => {
   for (const lane of Object.values(s.lanes)) {
     expect(lane.accepted).toBe(lane.dispatched + lane.evicted + lane.discarded + lane.queued)
   }
+  expect(d.abandoned).toBeLessThanOrEqual(d.interrupted)
   if (atRest) {
+    // every publishAndWait answered
+    expect(s.waiting).toBe(0)
     expect(s.queued).toBe(0)
     expect(d.queued).toBe(0)
     expect(d.inFlight).toBe(0)

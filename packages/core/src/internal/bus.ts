@@ -2,11 +2,11 @@
  * The bus's machinery: admission, lanes, the dispatcher fiber, routing,
  * subscriptions, accounting and shutdown.
  */
-import { Clock, Context, Deferred, Duration, Effect, Exit, Fiber, Latch, Queue, type Scope, Stream } from "effect"
-import type { Outcome, SubscriptionInfo } from "../Delivery.ts"
-import { type Envelope, make as makeEnvelopeAt } from "../Envelope.ts"
-import { BackpressureError, BusClosedError, InvalidOptions, type PublishError } from "../Errors.ts"
-import { type Definition, HandlerFailed, type Payload, type Priority } from "../Event.ts"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Fiber, Latch, Queue, Scope, Stream } from "effect"
+import type { Outcome, Status, SubscriptionInfo } from "../Delivery.ts"
+import { type Envelope, problem as envelopeProblem, make as makeEnvelopeAt } from "../Envelope.ts"
+import { BackpressureError, BusClosedError, InvalidEvent, InvalidOptions, type PublishError } from "../Errors.ts"
+import { BusStopped, BusStopping, type Definition, HandlerFailed, type Payload, type Priority } from "../Event.ts"
 import { compose, type Deliver, type Publish, type Receipt } from "../Middleware.ts"
 import * as Options from "../Options.ts"
 import { type BusHandle, type Installed, NoSubscription, type PublishOptions } from "../Plugin.ts"
@@ -16,7 +16,7 @@ import { Idle } from "./idle.ts"
 import { Job, type Result, Tracker } from "./job.ts"
 import { Lane } from "./lane.ts"
 import { Permits } from "./permits.ts"
-import { type Host, invoke, SubscriptionRuntime, type Undelivered } from "./subscription.ts"
+import { CurrentSubscription, type Host, invoke, SubscriptionRuntime, type Undelivered } from "./subscription.ts"
 
 /** The tracker of the `publishAndWait` in progress, read by the innermost publish. */
 const CurrentTracker = Context.Reference<Tracker | undefined>("@eventfabric/core/internal/CurrentTracker", {
@@ -37,6 +37,12 @@ export interface Subscription {
   readonly stats: Effect.Effect<SubscriptionStats>
   /** Re-tunes the subscription while it runs (seed 000's `configure()`). */
   readonly configure: (options: { readonly concurrency?: number | undefined }) => Effect.Effect<void, InvalidOptions>
+  /**
+   * What is left of the shutdown grace of the scope this subscription lives
+   * in. Every wait of one closing scope shares one grace (the window opens at
+   * the first read), so a finalizer that flushes (Batching) stays within it.
+   */
+  readonly graceLeft: Effect.Effect<Duration.Duration>
 }
 
 export type { Result }
@@ -49,6 +55,7 @@ const emptyDeliveries = (): { -readonly [K in keyof DeliveryStats]: DeliveryStat
   rejected: 0,
   overflowed: 0,
   interrupted: 0,
+  abandoned: 0,
   deadLettered: 0,
   queued: 0,
   inFlight: 0
@@ -62,8 +69,13 @@ const settledKeys = [
   "rejected",
   "overflowed",
   "interrupted",
+  "abandoned",
   "deadLettered"
 ] as const
+
+const isSystem = (type: string) => type.startsWith("system.")
+
+const failures: ReadonlySet<Status> = new Set(["failed", "timedOut", "rejected", "overflowed"])
 
 type State = "open" | "draining" | "stopped"
 
@@ -89,6 +101,13 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
 
   let state: State = "open"
   let published = 0
+  let systemPublished = 0
+  let systemSettled = 0
+  let systemFailures = 0
+  let userSettled = 0
+  let userFailures = 0
+  let cancelled = 0
+  let waiting = 0
   let rejected = 0
   let deduplicated = 0
   let refused = 0
@@ -103,6 +122,32 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   let deliveryMiddleware: ReadonlyArray<(next: Deliver) => Deliver> = []
   let undelivered: Undelivered | undefined
   let afterDrain: ReadonlyArray<Effect.Effect<void>> = []
+  let recorders: ReadonlyArray<(envelope: Envelope) => Effect.Effect<void>> = []
+
+  const countPublished = (type: string, n: number) => {
+    if (isSystem(type)) systemPublished += n
+    else published += n
+  }
+  const waiterDone = () => {
+    waiting--
+  }
+
+  // ---- shutdown grace ---------------------------------------------------
+  // One grace per closing scope, shared by every wait in it: ten
+  // subscriptions closed together wait one grace, not ten in turn.
+  const busScope = yield* Scope.Scope
+  const graceMillis = Duration.toMillis(options.shutdownGrace)
+  const graceWindows = new WeakMap<Scope.Scope, number>()
+  const graceLeft = (scope: Scope.Scope): Duration.Duration => {
+    const now = clock.currentTimeMillisUnsafe()
+    let deadline = graceWindows.get(scope)
+    if (deadline === undefined) {
+      deadline = now + graceMillis
+      graceWindows.set(scope, deadline)
+    }
+    const left = deadline - now
+    return left === Infinity ? Duration.infinity : Duration.millis(Math.max(0, left))
+  }
 
   // ---- accounting -------------------------------------------------------
 
@@ -137,6 +182,13 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     },
     settled(subscription, job, status, error, deadLettered) {
       settled++
+      if (isSystem(job.envelope.type)) {
+        systemSettled++
+        if (failures.has(status)) systemFailures++
+      } else {
+        userSettled++
+        if (failures.has(status)) userFailures++
+      }
       if (job.tracker !== undefined || error !== undefined) {
         const outcome: Outcome = { subscription: subscription.info.name, status, error, deadLettered }
         // Report before resolving the tracker: its waiter may resume inline and
@@ -160,7 +212,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       eventType: envelope.type,
       reason: error._tag,
       attempt: envelope.attempt,
-      cause: error.message
+      cause: render(error)
     }
     const options = { causationId: envelope.id, correlationId: envelope.correlationId ?? envelope.id }
     // Fast path, no admission middleware and room on the lane: enqueue here.
@@ -169,7 +221,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     if (publishChain === undefined && state !== "stopped") {
       const report = makeEnvelope(HandlerFailed, payload, options)
       if (lanes.critical.offer(new Job(report, undefined))) {
-        published++
+        systemPublished++
         lanes.critical.accepted++
         if (!wake.isOpen()) Effect.runForkWith(context)(wake.open)
         return
@@ -208,8 +260,14 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
         return Effect.succeed({ id: envelope.id, type: envelope.type, lane: lane.priority, status: "dropped" })
       }
       case "sliding": {
-        lane.evictOldest()?.tracker?.end("evicted")
-        lane.offer(job)
+        // Take the freed slot before telling the evicted event's waiter: it
+        // may resume inline and publish into that slot first.
+        let evicted = lane.evictOldest()
+        while (!lane.offer(job)) {
+          evicted?.tracker?.end("evicted")
+          evicted = lane.evictOldest()
+        }
+        evicted?.tracker?.end("evicted")
         return accepted(lane, envelope)
       }
       case "fail": {
@@ -218,11 +276,20 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       }
       case "suspend": {
         return Effect.flatMap(
-          lane.offerWhenSpace(job, () => state === "stopped"),
+          // An interrupted publisher never got in: counted `cancelled`, not left open.
+          Effect.onInterrupt(
+            lane.offerWhenSpace(job, () => state === "stopped"),
+            () =>
+              Effect.sync(() => {
+                cancelled++
+                countPublished(envelope.type, -1)
+                tracker?.cancel()
+              })
+          ),
           (ok): Effect.Effect<Receipt, PublishError> => {
             if (ok) return accepted(lane, envelope)
             refused++
-            published--
+            countPublished(envelope.type, -1)
             return Effect.fail(new BusClosedError({ type: envelope.type }))
           }
         )
@@ -258,6 +325,17 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       return Effect.fail(new BusClosedError({ type: definition.name }))
     })
 
+  // Junk from callers outside the type system (`publish(null)`, a priority
+  // naming no lane): a typed refusal, counted like any other.
+  const junk = (definition: unknown, opts: unknown): Effect.Effect<never, InvalidEvent> | undefined => {
+    const message = envelopeProblem(definition, opts)
+    if (message === undefined) return undefined
+    published++
+    rejected++
+    const name = (definition as { name?: unknown } | null)?.name
+    return Effect.fail(new InvalidEvent({ type: typeof name === "string" ? name : "(unknown)", message }))
+  }
+
   const publishWith = <D extends Definition>(
     definition: D,
     payload: Payload<D>,
@@ -265,8 +343,10 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     internal: boolean
   ): Effect.Effect<Receipt, PublishError> =>
     Effect.suspend(() => {
+      const refusal = junk(definition, opts)
+      if (refusal !== undefined) return refusal
       if (state !== "open" && !(internal && state === "draining")) return closedError(definition)
-      published++
+      countPublished(definition.name, 1)
       return admit(makeEnvelope(definition, payload, opts), definition, undefined)
     })
 
@@ -279,13 +359,22 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     opts?: PublishOptions
   ): Effect.Effect<Result, PublishError> =>
     Effect.suspend(() => {
+      const refusal = junk(definition, opts)
+      if (refusal !== undefined) return refusal
       if (state !== "open") return closedError(definition)
-      published++
+      countPublished(definition.name, 1)
       const envelope = makeEnvelope(definition, payload, opts)
-      const tracker = new Tracker(envelope)
-      return Effect.flatMap(admit(envelope, definition, tracker), (receipt) => {
-        if (receipt.status !== "accepted") tracker.end(receipt.status)
-        return Deferred.await(tracker.deferred)
+      waiting++
+      const tracker = new Tracker(envelope, waiterDone)
+      return Effect.matchCauseEffect(admit(envelope, definition, tracker), {
+        onFailure: (cause) => {
+          tracker.cancel()
+          return Effect.failCause(cause)
+        },
+        onSuccess: (receipt) => {
+          if (receipt.status !== "accepted") tracker.end(receipt.status)
+          return Deferred.await(tracker.deferred)
+        }
       })
     })
 
@@ -385,13 +474,41 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     for (const key of settledKeys) retired[key] += s[key]
   }
 
-  const unsubscribe = (sub: SubscriptionRuntime) =>
+  /** Subscriptions unsubscribed and still finishing: their counts stay in `stats`. */
+  const leaving = new Set<SubscriptionRuntime>()
+
+  // Stops routing at once; lets what was routed finish within the scope's
+  // grace; interrupts the rest; abandons handlers that will not stop.
+  const finishLeaving = (sub: SubscriptionRuntime, grace: Effect.Effect<Duration.Duration>) =>
+    Effect.gen(function* () {
+      yield* Effect.timeoutOption(sub.idle, yield* grace)
+      sub.stop()
+      // Interrupted workers settle on the next turns; what is left then will not stop.
+      if (sub.busy) yield* Effect.yieldNow
+      if (sub.busy) yield* Effect.yieldNow
+      const abandoned = sub.abandon()
+      if (abandoned > 0) {
+        yield* Effect.logWarning(
+          `eventfabric: abandoned ${abandoned} deliveries of ${sub.info.name}: the handler would not stop`
+        )
+      }
+      leaving.delete(sub)
+      retire(sub)
+    })
+
+  const unsubscribe = (sub: SubscriptionRuntime, scope: Scope.Scope) =>
     Effect.gen(function* () {
       subscriptions.delete(sub.info.name)
       routes.clear()
-      yield* Effect.timeoutOption(sub.idle, options.shutdownGrace)
-      sub.stop()
-      retire(sub)
+      leaving.add(sub)
+      const grace = Effect.sync(() => graceLeft(scope))
+      // A handler closing its own subscription's scope must not wait for
+      // itself: the rest finishes in the background.
+      if ((yield* CurrentSubscription) === sub) {
+        Effect.runForkWith(context)(finishLeaving(sub, grace))
+        return
+      }
+      yield* finishLeaving(sub, grace)
     })
 
   const subscribe = <S extends Selector.Selector, E, R>(
@@ -400,7 +517,24 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     opts?: SubscribeOptions<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>>
   ): Effect.Effect<Subscription, InvalidOptions, R | Scope.Scope> =>
     Effect.gen(function* () {
+      const problem = Selector.problem(selector)
+      if (problem !== undefined) return yield* new InvalidOptions({ target: "subscribe", message: problem })
+      if (typeof handler !== "function") {
+        return yield* new InvalidOptions({
+          target: "subscribe",
+          message: `Expected a handler function, got ${handler === null ? "null" : typeof handler}\n  at ["handler"]`
+        })
+      }
+      if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
+        return yield* new InvalidOptions({ target: "subscribe", message: 'Expected an object\n  at ["options"]' })
+      }
       const { filter, ...rest } = opts ?? {}
+      if (filter !== undefined && typeof filter !== "function") {
+        return yield* new InvalidOptions({
+          target: "subscribe",
+          message: `Expected a function, got ${filter === null ? "null" : typeof filter}\n  at ["filter"]`
+        })
+      }
       const decoded = yield* Options.decode(Options.SubscribeOptions, "subscribe", rest)
       const name = decoded.name ?? `${label(selector)}#${++sequence}`
       if (subscriptions.has(name)) {
@@ -426,11 +560,13 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
         context: (yield* Effect.context<R>()) as Context.Context<never>,
         host
       })
-      yield* Effect.addFinalizer(() => unsubscribe(sub))
+      const scope = yield* Scope.Scope
+      yield* Effect.addFinalizer(() => unsubscribe(sub, scope))
       subscriptions.set(name, sub)
       routes.clear()
       return {
         name,
+        graceLeft: Effect.sync(() => graceLeft(scope)),
         stats: Effect.sync(() => sub.stats()),
         configure: (input) =>
           Effect.map(
@@ -452,10 +588,11 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   ): Stream.Stream<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>, InvalidOptions> =>
     Stream.unwrap(
       Effect.gen(function* () {
-        const capacity = opts?.capacity ?? options.mailbox
+        const decoded = yield* Options.decode(Options.EventsOptions, "events", opts)
+        const capacity = decoded.capacity ?? options.mailbox
         const queue = yield* Queue.bounded<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>>(capacity)
         yield* subscribe(selector, (envelope) => Queue.offer(queue, envelope), {
-          name: opts?.name,
+          name: decoded.name,
           mailbox: capacity,
           timeout: Duration.infinity
         })
@@ -468,7 +605,8 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       const sub = subscriptions.get(name)
       if (sub === undefined) return Effect.fail(new NoSubscription({ subscription: name }))
       if (state === "stopped") return closedError({ name: envelope.type } as Definition)
-      const tracker = new Tracker(envelope)
+      waiting++
+      const tracker = new Tracker(envelope, waiterDone)
       tracker.expect(1)
       offered++
       sub.offer(new Job(envelope, tracker))
@@ -481,6 +619,12 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   const stats = Effect.sync((): Stats => {
     const deliveries = { ...retired }
     const subs: Array<SubscriptionStats> = []
+    for (const sub of leaving) {
+      const s = sub.stats()
+      for (const key of settledKeys) deliveries[key] += s[key]
+      deliveries.queued += s.queued
+      deliveries.inFlight += s.inFlight
+    }
     for (const sub of subscriptions.values()) {
       const s = sub.stats()
       subs.push(s)
@@ -493,6 +637,10 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       laneStats.critical[key] + laneStats.normal[key] + laneStats.low[key]
     return {
       published,
+      system: { published: systemPublished, deliveries: systemSettled, failures: systemFailures },
+      failureRate: userSettled === 0 ? 0 : userFailures / userSettled,
+      cancelled,
+      waiting,
       rejected,
       deduplicated,
       dropped: sum("dropped"),
@@ -525,9 +673,30 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
 
   const dispatcherFiber = yield* Effect.forkScoped(dispatcher)
 
+  // Written straight to the log and the record sinks, never through a lane:
+  // a full lane must not hold up the record of the stop.
+  const record = (definition: typeof BusStopping | typeof BusStopped, s: Stats) =>
+    Effect.gen(function* () {
+      const payload = {
+        published: s.published,
+        system: s.system.published,
+        queued: s.queued + s.deliveries.queued,
+        inFlight: s.deliveries.inFlight,
+        succeeded: s.deliveries.succeeded,
+        failed: s.deliveries.failed,
+        interrupted: s.deliveries.interrupted,
+        abandoned: s.deliveries.abandoned,
+        discarded: s.discarded
+      }
+      yield* Effect.logInfo(`eventfabric: ${definition.name}`).pipe(Effect.annotateLogs(payload))
+      const envelope = makeEnvelope(definition, payload, undefined)
+      for (const sink of recorders) yield* Effect.ignore(sink(envelope))
+    })
+
   const shutdown = Effect.gen(function* () {
     state = "draining"
-    yield* Effect.timeoutOption(drain, options.shutdownGrace)
+    yield* record(BusStopping, yield* stats)
+    yield* Effect.timeoutOption(drain, graceLeft(busScope))
     for (const flush of afterDrain) yield* flush
     state = "stopped"
     yield* Fiber.interrupt(dispatcherFiber)
@@ -535,7 +704,15 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       lane.release()
       for (const job of lane.discardAll()) job.tracker?.end("interrupted")
     }
-    for (const sub of subscriptions.values()) sub.stop()
+    const stopping = [...subscriptions.values()]
+    for (const sub of stopping) sub.stop()
+    if (stopping.some((sub) => sub.busy)) yield* Effect.yieldNow
+    let abandoned = 0
+    for (const sub of stopping) abandoned += sub.abandon()
+    if (abandoned > 0) {
+      yield* Effect.logWarning(`eventfabric: abandoned ${abandoned} deliveries whose handlers would not stop`)
+    }
+    yield* record(BusStopped, yield* stats)
   })
   yield* Effect.addFinalizer(() => shutdown)
 
@@ -546,6 +723,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   const publishMiddleware = hooks.flatMap((h) => (h.publish ? [h.publish] : []))
   deliveryMiddleware = hooks.flatMap((h) => (h.delivery ? [h.delivery] : []))
   afterDrain = hooks.flatMap((h) => (h.afterDrain ? [h.afterDrain] : []))
+  recorders = hooks.flatMap((h) => (h.record ? [h.record] : []))
   const undeliveredHooks = hooks.flatMap((h) => (h.undelivered ? [h.undelivered] : []))
   if (undeliveredHooks.length > 0) {
     // The first hook that stores the delivery wins.
@@ -572,6 +750,15 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     configure
   }
 })
+
+/** A delivery error's message; a cause that cannot be rendered (hostile getters) does not stop the report. */
+const render = (error: { readonly message: string }): string => {
+  try {
+    return error.message
+  } catch {
+    return "(a failure that could not be rendered)"
+  }
+}
 
 const label = (selector: Selector.Selector): string => {
   if ("_tag" in selector) return selector._tag === "Pattern" ? selector.pattern : selector.name

@@ -9,8 +9,9 @@
  * given a timeout timer. No fiber waits for a permit: deliveries wait in the
  * mailbox, subscriptions wait for permits.
  */
-import { Cause, type Context, Effect, Exit, Fiber, Result } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Result } from "effect"
 import {
+  CircuitOpen,
   DeadLettered,
   type Delivery,
   type DeliveryError,
@@ -60,13 +61,38 @@ export interface Host {
   ): void
 }
 
-const deliveryTags = new Set(["HandlerError", "HandlerTimeout", "CircuitOpen", "Overflow"])
+/**
+ * The subscription whose worker runs the current fiber: set in every worker's
+ * context, so that a handler closing its own subscription's scope is known.
+ */
+export const CurrentSubscription = Context.Reference<SubscriptionRuntime | undefined>(
+  "@eventfabric/core/internal/CurrentSubscription",
+  { defaultValue: () => undefined }
+)
 
-const statusOf: Record<DeliveryError["_tag"], Status> = {
-  HandlerError: "failed",
-  HandlerTimeout: "timedOut",
-  CircuitOpen: "rejected",
-  Overflow: "overflowed"
+/**
+ * The status of an error the middleware chain failed with, by the bus's own
+ * classes, never by a `_tag` a handler could forge; `undefined` for anything
+ * else. A value whose prototype lookup throws (a hostile Proxy) is "anything else".
+ */
+const statusOf = (error: unknown): Status | undefined => {
+  try {
+    if (error instanceof HandlerError) return "failed"
+    if (error instanceof HandlerTimeout) return "timedOut"
+    if (error instanceof CircuitOpen) return "rejected"
+    if (error instanceof Overflow) return "overflowed"
+  } catch {
+    // fall through
+  }
+  return undefined
+}
+
+const isDeadLettered = (error: unknown): error is DeadLettered => {
+  try {
+    return error instanceof DeadLettered
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -125,6 +151,8 @@ export class SubscriptionRuntime implements Waiter {
   private readonly host: Host
   private readonly mailbox: Ring<Job>
   private readonly fibers = new Set<Fiber.Fiber<unknown, unknown>>()
+  /** Workers that went asynchronous, with the delivery each is stuck in. */
+  private readonly suspendedWorkers = new Set<Worker>()
   /** Live worker fibers (at most `concurrency`). */
   private running = 0
   /** Deliveries taken from the mailbox and not yet settled. */
@@ -141,6 +169,8 @@ export class SubscriptionRuntime implements Waiter {
   rejected = 0
   overflowed = 0
   interrupted = 0
+  /** Deliveries given up on at shutdown: their handler could not be interrupted. */
+  abandoned = 0
   deadLettered = 0
 
   constructor(options: {
@@ -159,7 +189,7 @@ export class SubscriptionRuntime implements Waiter {
     this.filter = options.filter
     this.handler = options.handler
     this.deliver = options.deliver
-    this.context = options.context
+    this.context = Context.add(options.context, CurrentSubscription, this)
     this.host = options.host
     this.mailbox = new Ring(options.info.mailbox)
   }
@@ -246,6 +276,7 @@ export class SubscriptionRuntime implements Waiter {
     if (fiber.pollUnsafe() !== undefined) return this.retire(worker)
     worker.suspended = true
     this.fibers.add(fiber)
+    this.suspendedWorkers.add(worker)
     // With middleware, `invoke` applies the timeout inside the chain, once per attempt.
     const timer =
       this.deliver === undefined
@@ -262,6 +293,7 @@ export class SubscriptionRuntime implements Waiter {
         : undefined
     fiber.addObserver(() => {
       this.fibers.delete(fiber)
+      this.suspendedWorkers.delete(worker)
       timer?.interruptUnsafe()
       this.retire(worker)
       this.pump()
@@ -293,7 +325,9 @@ export class SubscriptionRuntime implements Waiter {
     // any other arity in a fresh closure per call.
     const settle = {
       onSuccess: (_: unknown): Effect.Effect<void> => {
-        const job = worker.job!
+        const job = worker.job
+        // Abandoned at shutdown: already settled and counted.
+        if (job === undefined) return Effect.void
         worker.job = undefined
         worker.done++
         this.inFlight--
@@ -302,7 +336,8 @@ export class SubscriptionRuntime implements Waiter {
         return step()
       },
       onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
-        const job = worker.job!
+        const job = worker.job
+        if (job === undefined) return Effect.void
         worker.job = undefined
         worker.done++
         this.finish(job, Exit.failCause(cause), worker.timedOut)
@@ -342,19 +377,28 @@ export class SubscriptionRuntime implements Waiter {
       const error = stackless(() => new HandlerTimeout({ subscription: this.info.name, timeout: this.info.timeout }))
       return this.settle(job, "timedOut", error, false)
     }
-    const found = Cause.findError(cause)
-    let error: unknown = Result.isSuccess(found) ? found.success : undefined
+    // Without middleware the failure is the handler's own value: whatever it
+    // is (null, a forged `{ _tag: "CircuitOpen" }`, an object whose getters
+    // throw) it is a HandlerError. Through the chain, `invoke` has already
+    // wrapped handler failures, so only middleware errors are classified.
+    let error: unknown
     let deadLettered = false
-    if (error instanceof DeadLettered) {
-      deadLettered = true
-      this.deadLettered++
-      error = error.error
+    let status: Status | undefined
+    if (this.deliver !== undefined) {
+      const found = Cause.findError(cause)
+      error = Result.isSuccess(found) ? found.success : undefined
+      if (isDeadLettered(error)) {
+        deadLettered = true
+        this.deadLettered++
+        error = error.error
+      }
+      status = statusOf(error)
     }
     const typed =
-      error !== undefined && deliveryTags.has((error as { _tag?: string })._tag ?? "")
+      status !== undefined
         ? (error as DeliveryError)
         : stackless(() => new HandlerError({ subscription: this.info.name, cause }))
-    const status = statusOf[typed._tag]
+    status ??= "failed"
     this[status]++
     this.settle(job, status, typed, deadLettered)
   }
@@ -367,6 +411,31 @@ export class SubscriptionRuntime implements Waiter {
   /** Waits until the mailbox is empty and nothing runs. */
   private readonly quiet = new Idle(() => this.inFlight === 0 && this.mailbox.length === 0)
   readonly idle: Effect.Effect<void> = this.quiet.await
+
+  /** Nothing runs and nothing waits: what `abandon` leaves is what `stop` could not end. */
+  get busy(): boolean {
+    return this.inFlight > 0 || this.mailbox.length > 0
+  }
+
+  /**
+   * Gives up on deliveries still running after `stop` interrupted them (an
+   * uninterruptible handler): each is settled `interrupted`, counted
+   * `abandoned`, and whatever its handler does later is ignored.
+   */
+  abandon(): number {
+    let n = 0
+    for (const worker of this.suspendedWorkers) {
+      const job = worker.job
+      if (job === undefined) continue
+      worker.job = undefined
+      n++
+      this.inFlight--
+      this.interrupted++
+      this.abandoned++
+      this.settle(job, "interrupted", undefined, false)
+    }
+    return n
+  }
 
   /** Interrupts what runs and settles what waits, each counted `interrupted`. */
   stop(): void {
@@ -391,6 +460,7 @@ export class SubscriptionRuntime implements Waiter {
       rejected: this.rejected,
       overflowed: this.overflowed,
       interrupted: this.interrupted,
+      abandoned: this.abandoned,
       deadLettered: this.deadLettered,
       queued: this.mailbox.length,
       inFlight: this.inFlight
