@@ -367,9 +367,20 @@ const toEffect =
       if (!isThenable(result)) return Effect.void
       const promise = result
       return Effect.callback<void, unknown>((resume) => {
+        // `resume` runs the delivery's continuation inline: anything it threw
+        // would reject the Promise that `then` returns, unhandled, and end
+        // the process. The delivery is settled by then; the throw is a bus
+        // defect, logged instead.
+        const safely = (effect: Effect.Effect<void, unknown>) => {
+          try {
+            resume(effect)
+          } catch (defect) {
+            Effect.runFork(Effect.logError("eventfabric: a delivery's continuation threw", defect))
+          }
+        }
         promise.then(
-          () => resume(Effect.void),
-          (error) => resume(Effect.fail(error))
+          () => safely(Effect.void),
+          (error) => safely(Effect.fail(error))
         )
         return controller === undefined ? undefined : Effect.sync(() => controller.abort())
       })
