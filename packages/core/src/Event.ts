@@ -134,17 +134,30 @@ export const define = <const N extends string, S extends PayloadSchema>(
     readonly key?: ((payload: S["Type"]) => string) | undefined
     readonly batchable?: boolean | undefined
   }
-): Definition<N, S> => ({
-  _tag: "EventDefinition",
-  name: Schema.decodeUnknownSync(EventName)(name) as N,
-  payload: options.payload,
+): Definition<N, S> => {
+  const decodedName = Schema.decodeUnknownSync(EventName)(name) as N
   // Decoded here, at module load, like the name: a bad value never reaches a lane.
-  priority: decodePriority({ priority: options.priority ?? "normal" }).priority,
-  key: options.key,
-  batchable: options.batchable ?? false
+  const decoded = decodeDefineOptions(options)
+  return {
+    _tag: "EventDefinition",
+    name: decodedName,
+    payload: options.payload,
+    priority: decoded.priority ?? "normal",
+    key: options.key,
+    batchable: decoded.batchable ?? false
+  }
+}
+
+const DefineOptions = Schema.Struct({
+  payload: Schema.declare((u): u is PayloadSchema => Schema.isSchema(u), { expected: "a payload Schema" }),
+  priority: Schema.optional(Priority),
+  key: Schema.optional(
+    Schema.declare((u): u is (payload: unknown) => string => typeof u === "function", { expected: "a function" })
+  ),
+  batchable: Schema.optional(Schema.Boolean)
 })
 
-const decodePriority = Schema.decodeUnknownSync(Schema.Struct({ priority: Priority }))
+const decodeDefineOptions = Schema.decodeUnknownSync(DefineOptions)
 
 /**
  * True for values made by `define`.

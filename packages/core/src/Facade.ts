@@ -386,6 +386,12 @@ const toEffect =
       })
     })
 
+/** The event type for an error report; junk from untyped callers has none. */
+const typeName = (definition: unknown): string => {
+  const name = (definition as { name?: unknown } | null | undefined)?.name
+  return typeof name === "string" ? name : "(unknown)"
+}
+
 const errorOf = (type: string, cause: Cause.Cause<PublishError>): EmitError => {
   for (const reason of cause.reasons) if (reason._tag === "Fail") return reason.error
   return new EmitDefect({ type, message: Cause.pretty(cause) })
@@ -474,7 +480,7 @@ export const make = async <R, E>(
   }
 
   const settle = (item: Pending, exit: Exit.Exit<Receipt, PublishError>) => {
-    if (Exit.isFailure(exit)) return report(errorOf(item.definition.name, exit.cause), undefined)
+    if (Exit.isFailure(exit)) return report(errorOf(typeName(item.definition), exit.cause), undefined)
     const receipt = exit.value
     if (receipt.status === "dropped") {
       report(new EventDropped({ type: receipt.type, lane: receipt.lane, id: receipt.id }), undefined)
@@ -486,7 +492,7 @@ export const make = async <R, E>(
       bus.publishAndWait(item.definition, item.payload as never, item.options)
     )
     fiber.addObserver((exit) => {
-      if (Exit.isFailure(exit)) return report(errorOf(item.definition.name, exit.cause), waiter)
+      if (Exit.isFailure(exit)) return report(errorOf(typeName(item.definition), exit.cause), waiter)
       const errs: Array<DeliveryError> = []
       for (const d of exit.value.deliveries) if (d.error !== undefined) errs.push(d.error)
       waiter.resolve({ ...exit.value, errors: errs })
@@ -536,7 +542,7 @@ export const make = async <R, E>(
       if (closing) {
         if (late.length >= maxPending) {
           overflowed++
-          return report(new EmitOverflow({ type: item.definition.name, capacity: maxPending }), item.waiter)
+          return report(new EmitOverflow({ type: typeName(item.definition), capacity: maxPending }), item.waiter)
         }
         late.push(item)
         return
@@ -544,14 +550,14 @@ export const make = async <R, E>(
       if (busy || outbox.length > 0) {
         if (outbox.length >= maxPending) {
           overflowed++
-          return report(new EmitOverflow({ type: item.definition.name, capacity: maxPending }), item.waiter)
+          return report(new EmitOverflow({ type: typeName(item.definition), capacity: maxPending }), item.waiter)
         }
         return outbox.push(item)
       }
       start(item)
     } catch (defect) {
       // Nothing above should throw; if it does, the emit still must not.
-      report(new EmitDefect({ type: item.definition.name, message: String(defect) }), item.waiter)
+      report(new EmitDefect({ type: typeName(item.definition), message: String(defect) }), item.waiter)
     }
   }
 

@@ -2,9 +2,9 @@
  * The bus's machinery: admission, lanes, the dispatcher fiber, routing,
  * subscriptions, accounting and shutdown.
  */
-import { Clock, Context, Deferred, Duration, Effect, Exit, Fiber, Latch, Queue, Scope, Stream } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Fiber, Latch, Queue, Schema, Scope, Stream } from "effect"
 import type { Outcome, Status, SubscriptionInfo } from "../Delivery.ts"
-import { type Envelope, problem as envelopeProblem, make as makeEnvelopeAt } from "../Envelope.ts"
+import { type Envelope, Any as EnvelopeAny, problem as envelopeProblem, make as makeEnvelopeAt } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidEvent, InvalidOptions, type PublishError } from "../Errors.ts"
 import { BusStopped, BusStopping, type Definition, HandlerFailed, type Payload, type Priority } from "../Event.ts"
 import { compose, type Deliver, type Publish, type Receipt } from "../Middleware.ts"
@@ -74,6 +74,8 @@ const settledKeys = [
 ] as const
 
 const isSystem = (type: string) => type.startsWith("system.")
+
+const isEnvelope = Schema.is(EnvelopeAny)
 
 const failures: ReadonlySet<Status> = new Set(["failed", "timedOut", "rejected", "overflowed"])
 
@@ -602,8 +604,17 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
 
   const redeliver = (name: string, envelope: Envelope): Effect.Effect<Outcome, PublishError | NoSubscription> =>
     Effect.suspend((): Effect.Effect<Outcome, PublishError | NoSubscription> => {
-      const sub = subscriptions.get(name)
-      if (sub === undefined) return Effect.fail(new NoSubscription({ subscription: name }))
+      if (!isEnvelope(envelope)) {
+        const type = (envelope as { type?: unknown } | null)?.type
+        return Effect.fail(
+          new InvalidEvent({
+            type: typeof type === "string" ? type : "(unknown)",
+            message: 'Expected an envelope (id, type, priority, publishedAt, attempt, payload)\n  at ["envelope"]'
+          })
+        )
+      }
+      const sub = typeof name === "string" ? subscriptions.get(name) : undefined
+      if (sub === undefined) return Effect.fail(new NoSubscription({ subscription: String(name) }))
       if (state === "stopped") return closedError({ name: envelope.type } as Definition)
       waiting++
       const tracker = new Tracker(envelope, waiterDone)
