@@ -58,6 +58,12 @@ export interface Subscription {
   readonly stats: Effect.Effect<SubscriptionStats>
   /** Re-tunes the subscription while it runs. */
   readonly configure: (options: { readonly concurrency?: number | undefined }) => Effect.Effect<void, InvalidOptions>
+  /**
+   * What is left of the shutdown grace of the scope this subscription lives
+   * in. Every wait of one closing scope shares one grace (the window opens at
+   * the first read), so a finalizer that flushes (Batching) stays within it.
+   */
+  readonly graceLeft: Effect.Effect<Duration.Duration>
 }
 
 /**

@@ -26,16 +26,15 @@ export type Strategy = typeof Strategy.Type
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
-// Buffers grow on demand up to their capacity; the cap keeps a typo such as
-// 2^32 a typed error rather than a RangeError from an array.
-const MaxCapacity = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2 ** 24 }))
-
 /**
- * An optional buffer capacity: an integer from 1 to 2^24.
+ * The largest lane, mailbox or stream buffer: 2^24 entries. Buffers are
+ * allocated up front, and a capacity such as 2^32 is a typo, not a plan.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
-export const Capacity = Schema.optional(MaxCapacity)
+export const maxCapacity = 2 ** 24
+
+const Capacity = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: maxCapacity }))
 
 /**
  * A duration given as a `Duration`, a number of milliseconds or a string such
@@ -51,7 +50,7 @@ export const DurationInput = Schema.Union([Schema.Duration, Schema.DurationFromM
  * @since 0.1.0
  */
 export const LaneOptions = Schema.Struct({
-  capacity: PositiveInt,
+  capacity: Capacity,
   strategy: Strategy
 })
 
@@ -61,7 +60,7 @@ export const LaneOptions = Schema.Struct({
 export type LaneOptions = typeof LaneOptions.Type
 
 const NeverDrops = Schema.Struct({
-  capacity: PositiveInt,
+  capacity: Capacity,
   strategy: Schema.Literals(["suspend", "fail"]).annotate({
     expected: `"suspend" or "fail" (CRITICAL never drops)`
   })
@@ -103,7 +102,7 @@ const busOptions = <D extends Schema.Codec<Duration.Duration, any, never, never>
     /** Default handler timeout for subscriptions that set none. */
     timeout: Schema.optional(duration),
     /** Default mailbox capacity for subscriptions that set none. */
-    mailbox: Schema.optional(MaxCapacity),
+    mailbox: Schema.optional(Capacity),
     /** How long shutdown waits for lanes and mailboxes to drain. */
     shutdownGrace: Schema.optional(duration)
   })
@@ -195,8 +194,8 @@ export const resolve = (options: typeof BusOptions.Type): Resolved => ({
  * @since 0.2.0
  */
 export const MailboxOptions = Schema.Union([
-  MaxCapacity,
-  Schema.Struct({ capacity: Schema.optional(MaxCapacity), strategy: Schema.optional(Strategy) })
+  Capacity,
+  Schema.Struct({ capacity: Schema.optional(Capacity), strategy: Schema.optional(Strategy) })
 ])
 
 /**
@@ -233,6 +232,16 @@ export const SubscribeOptions = Schema.Struct({
   filter: Schema.optional(FunctionOption),
   /** Keyed order: one key's events in publish order, keys in parallel. */
   orderBy: Schema.optional(FunctionOption)
+})
+
+/**
+ * Options of `events`: the subscription's name and the stream's buffer.
+ *
+ * @since 0.1.0
+ */
+export const EventsOptions = Schema.Struct({
+  name: Schema.optional(Schema.String.check(Schema.isNonEmpty())),
+  capacity: Schema.optional(Capacity)
 })
 
 /**

@@ -48,13 +48,13 @@ export interface DeliveryStats {
   readonly overflowed: number
   /** Cut short by shutdown or by the subscription's scope closing. */
   readonly interrupted: number
-  /** Failed deliveries that a dead-letter plugin stored. */
-  readonly deadLettered: number
   /**
-   * Interrupted deliveries whose handler did not stop when interrupted (it
-   * runs uninterruptibly): counted `interrupted` and left running, not awaited.
+   * Of the interrupted, those whose handler would not stop (uninterruptible):
+   * shutdown settled them and went on without waiting.
    */
   readonly abandoned: number
+  /** Failed deliveries that a dead-letter plugin stored. */
+  readonly deadLettered: number
   /** Waiting in mailboxes now. */
   readonly queued: number
   /** Running now. */
@@ -81,14 +81,24 @@ export interface SubscriptionStats extends DeliveryStats {
  * @since 0.1.0
  */
 export interface Stats {
-  /** User events published; the bus's own `system.*` events are in `system`. */
+  /** User events published (everything but `system.*`). */
   readonly published: number
   /**
-   * The bus's own `system.*` events (failure reports, circuit changes). The
-   * admission sums hold over both: `published + system.published =
-   * rejected + deduplicated + dropped + accepted`.
+   * The bus's own events (`system.*`: failure reports, circuit changes),
+   * counted apart from the user's: `published` events and the `deliveries`
+   * and `failures` of them. The admission sums hold over both:
+   * `published + system.published = rejected + deduplicated + dropped + accepted`.
    */
-  readonly system: { readonly published: number }
+  readonly system: { readonly published: number; readonly deliveries: number; readonly failures: number }
+  /**
+   * Of the user events' deliveries that ended, the fraction that failed,
+   * timed out, were rejected or overflowed (0 when none ended).
+   */
+  readonly failureRate: number
+  /** Publishes whose publisher was interrupted while it waited for lane room: never admitted. */
+  readonly cancelled: number
+  /** `publishAndWait` calls not answered yet (0 at rest). */
+  readonly waiting: number
   readonly rejected: number
   readonly deduplicated: number
   readonly dropped: number
@@ -99,13 +109,6 @@ export interface Stats {
   readonly discarded: number
   /** Publishes refused because the bus was closed. */
   readonly refused: number
-  /** Publishers interrupted while they waited for room on a `suspend` lane; not counted in `published`. */
-  readonly cancelled: number
-  /**
-   * Ended deliveries that did not succeed (failed, timed out, rejected,
-   * overflowed), as a share of ended deliveries; 0 when none ended.
-   */
-  readonly failureRate: number
   readonly queued: number
   readonly lanes: { readonly [P in Priority]: LaneStats }
   readonly deliveries: DeliveryStats

@@ -20,7 +20,10 @@ export const expectBalanced = (s: Stats.Stats, atRest = true) => {
   for (const lane of Object.values(s.lanes)) {
     expect(lane.accepted).toBe(lane.dispatched + lane.evicted + lane.discarded + lane.queued)
   }
+  expect(d.abandoned).toBeLessThanOrEqual(d.interrupted)
   if (atRest) {
+    // every publishAndWait answered
+    expect(s.waiting).toBe(0)
     expect(s.queued).toBe(0)
     expect(d.queued).toBe(0)
     expect(d.inFlight).toBe(0)

@@ -125,6 +125,7 @@ describe("isolation", () => {
       yield* b.publish(Task, { n: 1 })
       yield* b.drain
       const stats = yield* b.stats
+      // the task, and one system.handler_error counted apart
       expect(stats.published).toBe(1)
       expect(stats.system.published).toBe(1)
       expect(stats.deliveries.failed).toBe(2)

@@ -31,6 +31,14 @@ export const host = (state: BusState, reports: Reports, roomFreed: (sub: Subscri
   roomFreed,
   settled(sub, job, status, lazy, deadLettered, report) {
     state.settled++
+    const failure = status === "failed" || status === "timedOut" || status === "rejected" || status === "overflowed"
+    if (isSystem(job.envelope.type)) {
+      state.systemSettled++
+      if (failure) state.systemFailures++
+    } else {
+      state.userSettled++
+      if (failure) state.userFailures++
+    }
     if (lazy !== undefined && (job.tracker !== undefined || (report && sub.report === undefined))) {
       const error = typeof lazy === "function" ? lazy() : lazy
       // Failures of system events are counted but not re-published: a failing
@@ -77,14 +85,14 @@ export const stats = (state: BusState): Stats => {
     add(s)
   }
   for (const sub of state.ending) add(sub.stats())
-  const ended = deliveries.total - deliveries.queued - deliveries.inFlight
-  const unsuccessful = deliveries.failed + deliveries.timedOut + deliveries.rejected + deliveries.overflowed
   const [critical, normal, low] = state.lanes.map((l) => l.stats()) as [LaneStats, LaneStats, LaneStats]
   const sum = (key: "accepted" | "dropped" | "evicted" | "dispatched" | "discarded" | "queued") =>
     critical[key] + normal[key] + low[key]
   return {
     published: state.published,
-    system: { published: state.systemPublished },
+    system: { published: state.systemPublished, deliveries: state.systemSettled, failures: state.systemFailures },
+    failureRate: state.userSettled === 0 ? 0 : state.userFailures / state.userSettled,
+    waiting: state.waiting,
     rejected: state.rejected,
     deduplicated: state.deduplicated,
     dropped: sum("dropped"),
@@ -95,7 +103,6 @@ export const stats = (state: BusState): Stats => {
     discarded: sum("discarded"),
     refused: state.refused,
     cancelled: state.cancelled,
-    failureRate: ended === 0 ? 0 : unsuccessful / ended,
     queued: sum("queued"),
     lanes: { critical, normal, low },
     deliveries,

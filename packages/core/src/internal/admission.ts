@@ -3,10 +3,10 @@
  * and put on their lane by its strategy.
  */
 import { Context, Deferred, Effect, Exit } from "effect"
-import { type Envelope, make as makeEnvelopeAt } from "../Envelope.ts"
+import { type Envelope, make as makeEnvelopeAt, problem } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidEvent, type PublishError } from "../Errors.ts"
 import type { PublishResult } from "../EventBus.ts"
-import type { Definition, Payload, Priority } from "../Event.ts"
+import type { Definition, Payload } from "../Event.ts"
 import type { Receipt } from "../Middleware.ts"
 import type { PublishOptions } from "../Plugin.ts"
 import { Job, Tracker } from "./job.ts"
@@ -18,27 +18,13 @@ const CurrentTracker = Context.Reference<Tracker | undefined>("@eventfabric/core
   defaultValue: () => undefined
 })
 
-const isPriority = (u: unknown): u is Priority => u === "critical" || u === "normal" || u === "low"
-
-/**
- * What is wrong with a publish's definition or options, if anything: junk
- * from untyped callers fails typed (counted `rejected`), never a defect.
- */
-const invalid = (definition: unknown, opts: PublishOptions | undefined): InvalidEvent | undefined => {
-  if (typeof definition !== "object" || definition === null || typeof (definition as Definition).name !== "string") {
-    return new InvalidEvent({ type: "unknown", message: "Expected an event definition made by Event.define\n  at [\"definition\"]" })
-  }
-  const d = definition as Definition
-  if (!isPriority(d.priority)) {
-    return new InvalidEvent({ type: d.name, message: `Expected "critical" | "normal" | "low", got ${String(d.priority)}\n  at ["definition"]["priority"]` })
-  }
-  if (opts !== undefined && opts !== null) {
-    if (typeof opts !== "object") return new InvalidEvent({ type: d.name, message: "Expected an object\n  at [\"options\"]" })
-    if (opts.priority !== undefined && !isPriority(opts.priority)) {
-      return new InvalidEvent({ type: d.name, message: `Expected "critical" | "normal" | "low", got ${String(opts.priority)}\n  at ["options"]["priority"]` })
-    }
-  }
-  return undefined
+// Junk from callers outside the type system (`publish(null)`, a priority
+// naming no lane): a typed refusal, counted like any other, never a defect.
+const invalid = (definition: unknown, opts: unknown): InvalidEvent | undefined => {
+  const message = problem(definition, opts)
+  if (message === undefined) return undefined
+  const name = (definition as { name?: unknown } | null)?.name
+  return new InvalidEvent({ type: typeof name === "string" ? name : "(unknown)", message })
 }
 
 const rejectedWith = (state: BusState, error: InvalidEvent) =>
@@ -94,6 +80,8 @@ export const enqueue = (state: BusState, envelope: Envelope, tracker: Tracker | 
     if (now !== undefined) return now.status === "accepted" ? wakeThen(state, now) : Effect.succeed(now)
     const lane = state.lanes[job.lane]
     if (lane.strategy === "suspend" || lane.strategy === "sliding") {
+      // The dispatcher must be awake to make room (a batch wakes it only at its end).
+      if (!state.wake.isOpen()) state.wake.openUnsafe()
       // A publisher interrupted while it waits un-counts its publish: it
       // ends `cancelled`, not open.
       let placed = false
@@ -110,7 +98,7 @@ export const enqueue = (state: BusState, envelope: Envelope, tracker: Tracker | 
           if (placed) return
           state.cancelled++
           state.count(envelope.type, -1)
-          job.tracker?.end("interrupted")
+          job.tracker?.cancel()
         })
       )
       return Effect.flatMap(
@@ -240,9 +228,16 @@ export const publishAndWait = <D extends Definition>(
     if (!accepts(state, false)) return closedError(state, definition.name)
     state.count(definition.name, 1)
     const envelope = makeEnvelope(state, definition, payload, opts)
-    const tracker = new Tracker(envelope)
-    return Effect.flatMap(admit(state, envelope, definition, tracker), (receipt) => {
-      if (receipt.status !== "accepted") tracker.end(receipt.status)
-      return Deferred.await(tracker.deferred)
+    state.waiting++
+    const tracker = new Tracker(envelope, state.waiterDone)
+    return Effect.matchCauseEffect(admit(state, envelope, definition, tracker), {
+      onFailure: (cause) => {
+        tracker.cancel()
+        return Effect.failCause(cause)
+      },
+      onSuccess: (receipt) => {
+        if (receipt.status !== "accepted") tracker.end(receipt.status)
+        return Deferred.await(tracker.deferred)
+      }
     })
   })

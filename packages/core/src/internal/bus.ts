@@ -2,7 +2,7 @@
  * The bus assembled: state, lanes, the dispatcher fiber, accounting,
  * admission and lifecycle wired together, then the plugins installed.
  */
-import { Clock, Effect, Latch } from "effect"
+import { Clock, Effect, Latch, Scope } from "effect"
 import type { Envelope } from "../Envelope.ts"
 import { type Definition, HandlerFailed, type Payload, type Priority } from "../Event.ts"
 import { compose } from "../Middleware.ts"
@@ -68,8 +68,20 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   const stats = Effect.sync(() => snapshot(state))
 
   const fiber = yield* Effect.forkScoped(dispatcher.run)
+  const scope = yield* Scope.Scope
   let afterDrain: ReadonlyArray<Effect.Effect<void>> = []
-  yield* Effect.addFinalizer(() => Lifecycle.shutdown(state, dispatcher, reports, fiber, () => afterDrain))
+  let recorders: ReadonlyArray<(envelope: Envelope) => Effect.Effect<void>> = []
+  yield* Effect.addFinalizer(() =>
+    Lifecycle.shutdown(
+      state,
+      dispatcher,
+      reports,
+      fiber,
+      scope,
+      () => afterDrain,
+      () => recorders
+    )
+  )
 
   const handle: BusHandle = { publish, redeliver, stats }
   // Installed after the shutdown finalizer, so plugin finalizers (batch
@@ -78,6 +90,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   const publishMiddleware = hooks.flatMap((h) => (h.publish ? [h.publish] : []))
   state.deliveryMiddleware = hooks.flatMap((h) => (h.delivery ? [h.delivery] : []))
   afterDrain = hooks.flatMap((h) => (h.afterDrain ? [h.afterDrain] : []))
+  recorders = hooks.flatMap((h) => (h.record ? [h.record] : []))
   const undeliveredHooks = hooks.flatMap((h) => (h.undelivered ? [h.undelivered] : []))
   if (undeliveredHooks.length > 0) {
     // The first hook that stores the delivery wins.

@@ -10,12 +10,16 @@ import type { PublishResult } from "../EventBus.ts"
 
 export class Tracker {
   private remaining = 0
+  private ended = false
   private readonly outcomes: Array<Outcome> = []
   readonly deferred = Deferred.makeUnsafe<PublishResult>()
   readonly envelope: Envelope
+  /** Told once, when the waiter is answered (the bus counts waiters left pending). */
+  private readonly onEnd: (() => void) | undefined
 
-  constructor(envelope: Envelope) {
+  constructor(envelope: Envelope, onEnd?: () => void) {
     this.envelope = envelope
+    this.onEnd = onEnd
   }
 
   expect(deliveries: number): void {
@@ -28,7 +32,17 @@ export class Tracker {
     if (--this.remaining === 0) this.end("delivered")
   }
 
+  /** The event never got in (a typed refusal, an interrupt): no one waits any more. */
+  cancel(): void {
+    if (this.ended) return
+    this.ended = true
+    this.onEnd?.()
+  }
+
   end(status: PublishResult["status"]): void {
+    if (this.ended) return
+    this.ended = true
+    this.onEnd?.()
     let succeeded = 0
     for (const o of this.outcomes) if (o.status === "succeeded") succeeded++
     Deferred.doneUnsafe(

@@ -2,34 +2,29 @@
  * Subscriptions coming and going, redelivery, run-time configuration, and
  * the bus's shutdown.
  */
-import { type Context, Deferred, Duration, Effect, Fiber, Queue, type Scope, Stream } from "effect"
+import { type Context, Deferred, Duration, Effect, Fiber, Queue, Schema, Scope, Stream } from "effect"
 import type { Outcome, SubscriptionInfo } from "../Delivery.ts"
-import type { Envelope } from "../Envelope.ts"
-import { BusClosedError, InvalidOptions, type PublishError } from "../Errors.ts"
+import { type Envelope, Any as EnvelopeAny } from "../Envelope.ts"
+import { BusClosedError, InvalidEvent, InvalidOptions, type PublishError } from "../Errors.ts"
 import type { SubscribeOptions, Subscription } from "../EventBus.ts"
-import { type Definition, isDefinition } from "../Event.ts"
+import { BusStopped, BusStopping, type Definition } from "../Event.ts"
 import { compose } from "../Middleware.ts"
 import * as Options from "../Options.ts"
 import { NoSubscription } from "../Plugin.ts"
 import * as Selector from "../Selector.ts"
-import { retire } from "./accounting.ts"
+import type { Stats } from "../Stats.ts"
+import { retire, stats } from "./accounting.ts"
+import { makeEnvelope } from "./admission.ts"
 import type { Dispatcher } from "./dispatcher.ts"
 import { type Handler, invoke } from "./invoke.ts"
 import { Job, Tracker } from "./job.ts"
 import type { Reports } from "./reports.ts"
 import type { BusState } from "./state.ts"
-import { type Host, SubscriptionRuntime } from "./subscription.ts"
+import { CurrentSubscription, type Host, SubscriptionRuntime } from "./subscription.ts"
 
 export type SubscribeOptionsOf<S extends Selector.Selector> = SubscribeOptions<
   Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>
 >
-
-const isSelector = (u: unknown): u is Selector.Selector => {
-  if (Array.isArray(u)) return u.length > 0 && u.every(isDefinition)
-  if (typeof u !== "object" || u === null) return false
-  const pattern = u as Selector.Pattern
-  return isDefinition(u) || (pattern._tag === "Pattern" && pattern.regex instanceof RegExp)
-}
 
 const label = (selector: Selector.Selector): string => {
   if ("_tag" in selector) return selector._tag === "Pattern" ? selector.pattern : selector.name
@@ -37,41 +32,58 @@ const label = (selector: Selector.Selector): string => {
 }
 
 /**
- * What is left of the grace that subscriptions closing together share: a
- * scope closing 10 subscriptions, then the bus, waits one `shutdownGrace` in
- * all, not one each. A deadline past by more than a moment starts a new one.
+ * What is left of the shutdown grace of `scope`. Every wait of one closing
+ * scope shares one grace, the window opening at the first read: ten
+ * subscriptions closed together, then the bus, wait one `shutdownGrace` in
+ * all, not one each (and a flushing finalizer, Batching's, stays within it).
  */
-const graceLeft = (state: BusState): Duration.Duration => {
+export const graceLeft = (state: BusState, scope: object): Duration.Duration => {
   const now = state.clock.currentTimeMillisUnsafe()
-  if (state.graceEnds === undefined || now > state.graceEnds + 50) {
-    state.graceEnds = now + Duration.toMillis(state.options.shutdownGrace)
+  let deadline = state.graceWindows.get(scope)
+  if (deadline === undefined) {
+    deadline = now + Duration.toMillis(state.options.shutdownGrace)
+    state.graceWindows.set(scope, deadline)
   }
-  return Duration.millis(Math.max(0, state.graceEnds - now))
+  const left = deadline - now
+  return left === Infinity ? Duration.infinity : Duration.millis(Math.max(0, left))
 }
 
 // Interrupted fibers get two scheduler turns to end; those still running
-// ignore interruption and are abandoned, counted, not awaited.
+// ignore interruption and are abandoned: counted, reported, not awaited.
 const settleTurns = Effect.andThen(Effect.yieldNow, Effect.yieldNow)
 
-const unsubscribe = (state: BusState, sub: SubscriptionRuntime) =>
-  Effect.withFiber((fiber) => {
+const abandonLeft = (subs: ReadonlyArray<SubscriptionRuntime>) =>
+  Effect.gen(function* () {
+    if (subs.some((sub) => !sub.quietNow())) yield* settleTurns
+    let abandoned = 0
+    for (const sub of subs) abandoned += sub.abandon()
+    if (abandoned > 0) {
+      yield* Effect.logWarning(`eventfabric: abandoned ${abandoned} deliveries whose handlers would not stop`)
+    }
+  })
+
+// Lets what was routed finish within the scope's grace, interrupts the rest,
+// abandons handlers that will not stop.
+const finishLeaving = (state: BusState, sub: SubscriptionRuntime, scope: object) =>
+  Effect.gen(function* () {
+    yield* Effect.timeoutOption(sub.idle, graceLeft(state, scope))
+    sub.stop()
+    yield* abandonLeft([sub])
+    retire(state, sub)
+  })
+
+const unsubscribe = (state: BusState, sub: SubscriptionRuntime, scope: object) =>
+  Effect.gen(function* () {
     state.subscriptions.delete(sub.info.name)
     state.routes.clear()
-    if (sub.isOwn(fiber)) {
-      // A handler closing its own subscription's scope: waiting for the
-      // subscription to go quiet would wait for this very delivery.
-      sub.stop(fiber)
-      sub.abandon(fiber)
-      retire(state, sub)
-      return Effect.void
+    state.ending.add(sub)
+    // A handler closing its own subscription's scope must not wait for
+    // itself: the rest finishes in the background.
+    if ((yield* CurrentSubscription) === sub) {
+      Effect.runForkWith(state.context)(finishLeaving(state, sub, scope))
+      return
     }
-    return Effect.gen(function* () {
-      yield* Effect.timeoutOption(sub.idle, graceLeft(state))
-      sub.stop()
-      if (!sub.quietNow()) yield* settleTurns
-      sub.abandon()
-      retire(state, sub)
-    })
+    yield* finishLeaving(state, sub, scope)
   })
 
 export const subscribe = <S extends Selector.Selector, E, R>(
@@ -82,17 +94,16 @@ export const subscribe = <S extends Selector.Selector, E, R>(
   opts?: SubscribeOptions<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>>
 ): Effect.Effect<Subscription, InvalidOptions, R | Scope.Scope> =>
   Effect.gen(function* () {
-    if (!isSelector(selector)) {
-      return yield* new InvalidOptions({
-        target: "subscribe",
-        message: 'Expected an event definition, an array of them or a Selector.pattern\n  at ["selector"]'
-      })
-    }
+    const problem = Selector.problem(selector)
+    if (problem !== undefined) return yield* new InvalidOptions({ target: "subscribe", message: problem })
     if (typeof handler !== "function") {
       return yield* new InvalidOptions({
         target: "subscribe",
-        message: 'Expected a function returning an Effect\n  at ["handler"]'
+        message: `Expected a handler function, got ${handler === null ? "null" : typeof handler}\n  at ["handler"]`
       })
+    }
+    if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
+      return yield* new InvalidOptions({ target: "subscribe", message: 'Expected an object\n  at ["options"]' })
     }
     const decoded = yield* Options.decode(Options.SubscribeOptions, "subscribe", opts)
     const name = decoded.name ?? `${label(selector)}#${++state.sequence}`
@@ -126,11 +137,13 @@ export const subscribe = <S extends Selector.Selector, E, R>(
       context: (yield* Effect.context<R>()) as Context.Context<never>,
       host
     })
-    yield* Effect.addFinalizer(() => unsubscribe(state, sub))
+    const scope = yield* Scope.Scope
+    yield* Effect.addFinalizer(() => unsubscribe(state, sub, scope))
     state.subscriptions.set(name, sub)
     state.routes.clear()
     return {
       name,
+      graceLeft: Effect.sync(() => graceLeft(state, scope)),
       stats: Effect.sync(() => sub.stats()),
       configure: (input) =>
         Effect.map(
@@ -146,8 +159,6 @@ export const subscribe = <S extends Selector.Selector, E, R>(
     }
   })
 
-const EventsOptions = Options.SubscribeOptions.mapFields((f) => ({ name: f.name, capacity: Options.Capacity }))
-
 export const events = <S extends Selector.Selector>(
   state: BusState,
   host: Host,
@@ -156,7 +167,7 @@ export const events = <S extends Selector.Selector>(
 ): Stream.Stream<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>, InvalidOptions> =>
   Stream.unwrap(
     Effect.gen(function* () {
-      const decoded = yield* Options.decode(EventsOptions, "events", opts)
+      const decoded = yield* Options.decode(Options.EventsOptions, "events", opts)
       const capacity = decoded.capacity ?? state.options.mailbox
       const queue = yield* Queue.bounded<Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>>(capacity)
       yield* subscribe(state, host, selector, (envelope) => Queue.offer(queue, envelope), {
@@ -168,19 +179,31 @@ export const events = <S extends Selector.Selector>(
     })
   )
 
+const isEnvelope = Schema.is(EnvelopeAny)
+
 export const redeliver = (
   state: BusState,
   name: string,
   envelope: Envelope
 ): Effect.Effect<Outcome, PublishError | NoSubscription> =>
   Effect.suspend((): Effect.Effect<Outcome, PublishError | NoSubscription> => {
-    const sub = state.subscriptions.get(name)
-    if (sub === undefined) return Effect.fail(new NoSubscription({ subscription: name }))
+    if (!isEnvelope(envelope)) {
+      const type = (envelope as { type?: unknown } | null)?.type
+      return Effect.fail(
+        new InvalidEvent({
+          type: typeof type === "string" ? type : "(unknown)",
+          message: 'Expected an envelope (id, type, priority, publishedAt, attempt, payload)\n  at ["envelope"]'
+        })
+      )
+    }
+    const sub = typeof name === "string" ? state.subscriptions.get(name) : undefined
+    if (sub === undefined) return Effect.fail(new NoSubscription({ subscription: String(name) }))
     if (state.phase === "stopped") {
       state.refused++
       return Effect.fail(new BusClosedError({ type: envelope.type }))
     }
-    const tracker = new Tracker(envelope)
+    state.waiting++
+    const tracker = new Tracker(envelope, state.waiterDone)
     tracker.expect(1)
     state.offered++
     const job = new Job(envelope, tracker)
@@ -202,20 +225,50 @@ export const configure = (state: BusState, input: { readonly maxConcurrentHandle
     }
   )
 
+const summary = (s: Stats) => ({
+  published: s.published,
+  system: s.system.published,
+  queued: s.queued + s.deliveries.queued,
+  inFlight: s.deliveries.inFlight,
+  succeeded: s.deliveries.succeeded,
+  failed: s.deliveries.failed,
+  interrupted: s.deliveries.interrupted,
+  abandoned: s.deliveries.abandoned,
+  discarded: s.discarded
+})
+
 /**
- * Stops intake, drains within the grace, runs the plugins' final flushes,
- * then interrupts what is left and counts it.
+ * The bus's own records (its stop): written straight to the log and the
+ * record sinks (Audit), never through a lane, so a full lane cannot hold up
+ * the record of the stop.
+ */
+const record = (state: BusState, definition: typeof BusStopping | typeof BusStopped, sinks: Sinks) =>
+  Effect.gen(function* () {
+    const payload = summary(stats(state))
+    yield* Effect.logInfo(`eventfabric: ${definition.name}`).pipe(Effect.annotateLogs(payload))
+    const envelope = makeEnvelope(state, definition, payload)
+    for (const sink of sinks()) yield* Effect.ignore(sink(envelope))
+  })
+
+type Sinks = () => ReadonlyArray<(envelope: Envelope) => Effect.Effect<void>>
+
+/**
+ * Stops intake, drains within the bus scope's grace, runs the plugins' final
+ * flushes, then interrupts what is left, counts it and records the stop.
  */
 export const shutdown = (
   state: BusState,
   dispatcher: Dispatcher,
   reports: Reports,
   fiber: Fiber.Fiber<never>,
-  afterDrain: () => ReadonlyArray<Effect.Effect<void>>
+  scope: object,
+  afterDrain: () => ReadonlyArray<Effect.Effect<void>>,
+  sinks: Sinks
 ) =>
   Effect.gen(function* () {
     state.phase = "draining"
-    yield* Effect.timeoutOption(state.idle.await, graceLeft(state))
+    yield* record(state, BusStopping, sinks)
+    yield* Effect.timeoutOption(state.idle.await, graceLeft(state, scope))
     for (const flush of afterDrain()) yield* flush
     state.phase = "stopped"
     yield* Fiber.interrupt(fiber)
@@ -223,10 +276,10 @@ export const shutdown = (
       lane.release()
       for (const job of lane.discardAll()) job.tracker?.end("interrupted")
     }
-    for (const sub of state.subscriptions.values()) sub.stop()
+    const subs = Array.from(state.subscriptions.values())
+    for (const sub of subs) sub.stop()
     dispatcher.stop()
     reports.discard()
-    const subs = Array.from(state.subscriptions.values())
-    if (subs.some((sub) => !sub.quietNow())) yield* settleTurns
-    for (const sub of subs) sub.abandon()
+    yield* abandonLeft(subs)
+    yield* record(state, BusStopped, sinks)
   })

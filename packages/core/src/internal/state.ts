@@ -59,8 +59,18 @@ export class BusState {
   refused = 0
   /** Publishers interrupted while they waited for room (un-counted from `published`). */
   cancelled = 0
-  /** A shared end for the subscriptions closing together, so they wait one grace in all. */
-  graceEnds: number | undefined
+  /** `publishAndWait` calls not answered yet. */
+  waiting = 0
+  readonly waiterDone = (): void => {
+    this.waiting--
+  }
+  /** Deliveries of user and of system events that ended, and how many of them did not succeed. */
+  userSettled = 0
+  userFailures = 0
+  systemSettled = 0
+  systemFailures = 0
+  /** One grace per closing scope, shared by every wait in it (the window opens at the first read). */
+  readonly graceWindows = new WeakMap<object, number>()
   /** Subscriptions that ended while deliveries still ran; folded into `retired` once quiet. */
   readonly ending = new Set<SubscriptionRuntime>()
   unrouted = 0

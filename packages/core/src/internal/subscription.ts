@@ -15,7 +15,7 @@
  * deliveries, so its CRITICAL ring only fills when it is stuck on CRITICAL
  * work itself, and only then can it hold the CRITICAL lane.
  */
-import { Cause, type Context, Effect, Exit, type Fiber, Result } from "effect"
+import { Cause, Context, Effect, Exit, type Fiber, Result } from "effect"
 import {
   CircuitOpen,
   DeadLettered,
@@ -61,6 +61,16 @@ export interface Host {
   /** A lane the dispatcher holds on this subscription has room again. */
   roomFreed(subscription: SubscriptionRuntime): void
 }
+
+/**
+ * The subscription whose delivery runs in the current fiber: in each
+ * subscription's context (set once, no cost per delivery), so that a handler
+ * closing its own subscription's scope is recognised.
+ */
+export const CurrentSubscription = Context.Reference<SubscriptionRuntime | undefined>(
+  "@eventfabric/core/internal/CurrentSubscription",
+  { defaultValue: () => undefined }
+)
 
 /** No key: the subscription has no `orderBy`. */
 const NoKey: unique symbol = Symbol("NoKey")
@@ -118,8 +128,6 @@ export class SubscriptionRuntime implements Waiter {
   private readonly running = [0, 0]
   /** Deliveries that suspended, by their fiber. */
   private readonly suspendedRuns = new Map<Fiber.Fiber<unknown, unknown>, { readonly job: Job; readonly key: Key }>()
-  /** A delivery is being run synchronously right now (see `isOwn`). */
-  private starting = false
   private readonly lowWater: number
   private pumping = false
   private turn = 0
@@ -138,8 +146,11 @@ export class SubscriptionRuntime implements Waiter {
   deadLettered = 0
   abandoned = 0
 
+  private readonly context: Context.Context<never>
+
   constructor(options: Options) {
     this.o = options
+    this.context = Context.add(options.context, CurrentSubscription, this)
     this.info = options.info
     this.matches = options.matches
     this.filter = options.filter
@@ -230,7 +241,7 @@ export class SubscriptionRuntime implements Waiter {
       if (entryId !== undefined) this.deadLettered++
       this.settle(job, "overflowed", error, entryId !== undefined, report)
     }
-    const fiber = Effect.runForkWith(this.o.context)(
+    const fiber = Effect.runForkWith(this.context)(
       undelivered({ envelope: job.envelope, subscription: this.info }, error)
     )
     const exit = fiber.pollUnsafe()
@@ -371,13 +382,7 @@ export class SubscriptionRuntime implements Waiter {
       effect = Exit.die(defect)
     }
     if (Exit.isExit(effect)) return this.complete(job, key, effect, false, chained)
-    this.starting = true
-    let fiber: Fiber.Fiber<unknown, unknown>
-    try {
-      fiber = Effect.runForkWith(this.o.context)(effect)
-    } finally {
-      this.starting = false
-    }
+    const fiber = Effect.runForkWith(this.context)(effect)
     const exit = fiber.pollUnsafe()
     if (exit === undefined) return this.suspended(job, key, fiber, chained)
     this.complete(job, key, exit, false, chained)
@@ -389,7 +394,7 @@ export class SubscriptionRuntime implements Waiter {
     this.suspendedRuns.set(fiber, { job, key })
     let timedOut = false
     const timer = !chained
-      ? Effect.runForkWith(this.o.context)(
+      ? Effect.runForkWith(this.context)(
           Effect.andThen(
             Effect.sleep(this.info.timeout),
             Effect.sync(() => {
@@ -485,11 +490,6 @@ export class SubscriptionRuntime implements Waiter {
   private readonly quiet = new Idle(() => this.inFlight === 0 && this.queued() === 0)
   readonly idle: Effect.Effect<void> = this.quiet.await
 
-  /** The fiber runs one of this subscription's deliveries (its handler is unsubscribing). */
-  isOwn(fiber: Fiber.Fiber<unknown, unknown>): boolean {
-    return this.starting || this.suspendedRuns.has(fiber)
-  }
-
   quietNow(): boolean {
     return this.inFlight === 0 && this.queued() === 0
   }
@@ -506,9 +506,10 @@ export class SubscriptionRuntime implements Waiter {
    * (uninterruptible) are abandoned: counted `interrupted` and `abandoned`,
    * their waiters answered, their fibers left to run unobserved.
    */
-  abandon(except?: Fiber.Fiber<unknown, unknown>): void {
+  abandon(): number {
+    let n = 0
     for (const [fiber, run] of Array.from(this.suspendedRuns)) {
-      if (fiber === except) continue
+      n++
       this.suspendedRuns.delete(fiber)
       this.inFlight--
       this.running[poolOf(run.job.lane)]!--
@@ -517,10 +518,11 @@ export class SubscriptionRuntime implements Waiter {
       this.abandoned++
       this.settle(run.job, "interrupted", undefined, false, false)
     }
+    return n
   }
 
-  /** Interrupts what runs (but `except`) and settles what waits, each counted `interrupted`. */
-  stop(except?: Fiber.Fiber<unknown, unknown>): void {
+  /** Interrupts what runs and settles what waits, each counted `interrupted`. */
+  stop(): void {
     if (this.stopped) return
     this.stopped = true
     this.o.host.permits.cancel(this)
@@ -536,7 +538,7 @@ export class SubscriptionRuntime implements Waiter {
       this.interrupted++
       this.settle(job, "interrupted", undefined, false, false)
     }
-    for (const fiber of Array.from(this.suspendedRuns.keys())) if (fiber !== except) fiber.interruptUnsafe()
+    for (const fiber of Array.from(this.suspendedRuns.keys())) fiber.interruptUnsafe()
     // Deliveries the dispatcher holds for this subscription are settled by it.
     if (this.blocked.some((n) => n > 0)) this.o.host.roomFreed(this)
   }
