@@ -280,13 +280,13 @@ export class SubscriptionRuntime implements Waiter {
       while (!this.stopped) {
         const critical = this.running[0]! < this.info.concurrency ? this.take(0) : undefined
         if (critical !== undefined) {
-          this.start(critical[0], critical[1])
+          this.start(critical, this.takenKey)
           continue
         }
         if (this.running[1]! >= this.info.concurrency) break
         const other = this.take(1)
         if (other === undefined) break
-        this.start(other[0], other[1])
+        this.start(other, this.takenKey)
       }
     } finally {
       this.pumping = false
@@ -302,7 +302,10 @@ export class SubscriptionRuntime implements Waiter {
 
   // The next delivery of a pool that may start now, with its key. NORMAL and
   // LOW share pool 1, LOW taking every fifth turn so it is never starved.
-  private take(pool: 0 | 1): [Job, Key] | undefined {
+  /** The key of the job `take` answered last (a field, not a tuple: no allocation per delivery). */
+  private takenKey: Key = NoKey
+
+  private take(pool: 0 | 1): Job | undefined {
     if (!this.hasWork(pool)) return undefined
     if (pool === 1 && !this.o.host.permits.tryTake()) {
       this.o.host.permits.wait(this)
@@ -310,11 +313,12 @@ export class SubscriptionRuntime implements Waiter {
     }
     const ready = this.ready[pool]
     if (ready.length > 0) {
-      const entry = ready.shift()!
-      const lane = entry[0].lane
+      const [job, key] = ready.shift()!
+      const lane = job.lane
       this.parked[lane]!--
       if (this.blocked[lane]! > 0 && this.occupancy(lane) <= this.lowWater) this.o.host.roomFreed(this)
-      return entry
+      this.takenKey = key
+      return job
     }
     for (;;) {
       const job = this.shift(pool)
@@ -323,7 +327,10 @@ export class SubscriptionRuntime implements Waiter {
         return undefined
       }
       const orderBy = this.o.orderBy
-      if (orderBy === undefined) return [job, NoKey]
+      if (orderBy === undefined) {
+        this.takenKey = NoKey
+        return job
+      }
       let key: string | number
       try {
         key = orderBy(job.envelope)
@@ -334,7 +341,8 @@ export class SubscriptionRuntime implements Waiter {
       const waiting = this.busy.get(key)
       if (waiting === undefined) {
         this.busy.set(key, [])
-        return [job, key]
+        this.takenKey = key
+        return job
       }
       waiting.push(job)
       this.parked[job.lane]!++
