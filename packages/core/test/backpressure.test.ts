@@ -8,63 +8,77 @@ import { expectBalanced } from "./invariants.ts"
 const start = <A, E>(self: Effect.Effect<A, E>) => Effect.forkChild(self, { startImmediately: true })
 
 describe("backpressure (mailbox strategies)", () => {
-  it.effect("BLOCK: a publisher on a suspend lane waits while its only consumer is stuck, and resumes when it frees", () =>
-    Effect.gen(function* () {
-      const b = yield* bus
-      const gate = yield* Deferred.make<void>()
-      const seen: Array<number> = []
-      yield* b.subscribe(
-        Task,
-        (e) => Effect.andThen(Deferred.await(gate), Effect.sync(() => seen.push(e.payload.n))),
-        { name: "stuck", mailbox: 2 }
-      )
-      // 1 running + 2 in the mailbox + 1 held by the dispatcher + 2 in the lane = 6 accepted;
-      // the publisher then waits.
-      const publisher = yield* start(Effect.forEach(Array.from({ length: 50 }, (_, n) => n), (n) => b.publish(Task, { n })))
-      for (let i = 0; i < 5; i++) yield* Effect.yieldNow
-      expect(publisher.pollUnsafe()).toBeUndefined()
-      const blocked = yield* b.stats
-      expect(blocked.published).toBe(7)
-      expect(blocked.lanes.normal).toMatchObject({ accepted: 6, queued: 2, dropped: 0 })
-      expect(blocked.subscriptions[0]).toMatchObject({ inFlight: 1, queued: 3, blocked: 1, overflowed: 0 })
-      // nothing was refused while it waited: the 7th publish is the one waiting
-      expect(blocked.deliveries).toMatchObject({ total: 4, overflowed: 0, failed: 0 })
-      expect(blocked.dropped + blocked.refused).toBe(0)
-      yield* Deferred.succeed(gate, undefined)
-      const receipts = yield* Fiber.join(publisher)
-      yield* b.drain
-      expect(receipts.every((r) => r.status === "accepted")).toBe(true)
-      expect(seen).toEqual(Array.from({ length: 50 }, (_, n) => n))
-      const stats = yield* b.stats
-      expect(stats.deliveries).toMatchObject({ total: 50, succeeded: 50, overflowed: 0 })
-      expectBalanced(stats)
-    }).pipe(withBus({ lanes: { normal: { capacity: 2, strategy: "suspend" } } }))
+  it.effect(
+    "BLOCK: a publisher on a suspend lane waits while its only consumer is stuck, and resumes when it frees",
+    () =>
+      Effect.gen(function* () {
+        const b = yield* bus
+        const gate = yield* Deferred.make<void>()
+        const seen: Array<number> = []
+        yield* b.subscribe(
+          Task,
+          (e) =>
+            Effect.andThen(
+              Deferred.await(gate),
+              Effect.sync(() => seen.push(e.payload.n))
+            ),
+          { name: "stuck", mailbox: 2 }
+        )
+        // 1 running + 2 in the mailbox + 1 held by the dispatcher + 2 in the lane = 6 accepted;
+        // the publisher then waits.
+        const publisher = yield* start(
+          Effect.forEach(
+            Array.from({ length: 50 }, (_, n) => n),
+            (n) => b.publish(Task, { n })
+          )
+        )
+        for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+        expect(publisher.pollUnsafe()).toBeUndefined()
+        const blocked = yield* b.stats
+        expect(blocked.published).toBe(7)
+        expect(blocked.lanes.normal).toMatchObject({ accepted: 6, queued: 2, dropped: 0 })
+        expect(blocked.subscriptions[0]).toMatchObject({ inFlight: 1, queued: 3, blocked: 1, overflowed: 0 })
+        // nothing was refused while it waited: the 7th publish is the one waiting
+        expect(blocked.deliveries).toMatchObject({ total: 4, overflowed: 0, failed: 0 })
+        expect(blocked.dropped + blocked.refused).toBe(0)
+        yield* Deferred.succeed(gate, undefined)
+        const receipts = yield* Fiber.join(publisher)
+        yield* b.drain
+        expect(receipts.every((r) => r.status === "accepted")).toBe(true)
+        expect(seen).toEqual(Array.from({ length: 50 }, (_, n) => n))
+        const stats = yield* b.stats
+        expect(stats.deliveries).toMatchObject({ total: 50, succeeded: 50, overflowed: 0 })
+        expectBalanced(stats)
+      }).pipe(withBus({ lanes: { normal: { capacity: 2, strategy: "suspend" } } }))
   )
 
-  it.effect("a suspending mailbox holds only its lane: CRITICAL still reaches the stuck subscriber and the others", () =>
-    Effect.gen(function* () {
-      const b = yield* bus
-      const gate = yield* Deferred.make<void>()
-      const critical: Array<string> = []
-      // stuck on NORMAL work, with a mailbox of 1: it holds the NORMAL lane
-      yield* b.subscribe(
-        [Task, Alarm],
-        (e) => (e.type === "tasks.done" ? Deferred.await(gate) : Effect.sync(() => critical.push(`stuck:${e.payload.n}`))),
-        { name: "stuck", mailbox: 1 }
-      )
-      yield* b.subscribe(Alarm, (e) => Effect.sync(() => critical.push(`other:${e.payload.n}`)), { name: "other" })
-      const tasks = yield* start(Effect.forEach([0, 1, 2, 3, 4, 5], (n) => b.publish(Task, { n })))
-      for (let i = 0; i < 3; i++) yield* Effect.yieldNow
-      expect(tasks.pollUnsafe()).toBeUndefined()
-      for (let n = 0; n < 3; n++) yield* b.publish(Alarm, { n })
-      for (let i = 0; i < 3; i++) yield* Effect.yieldNow
-      expect(critical.sort()).toEqual(["other:0", "other:1", "other:2", "stuck:0", "stuck:1", "stuck:2"])
-      expect(tasks.pollUnsafe()).toBeUndefined()
-      yield* Deferred.succeed(gate, undefined)
-      yield* Fiber.join(tasks)
-      yield* b.drain
-      expectBalanced(yield* b.stats)
-    }).pipe(withBus({ lanes: { normal: { capacity: 1, strategy: "suspend" } } }))
+  it.effect(
+    "a suspending mailbox holds only its lane: CRITICAL still reaches the stuck subscriber and the others",
+    () =>
+      Effect.gen(function* () {
+        const b = yield* bus
+        const gate = yield* Deferred.make<void>()
+        const critical: Array<string> = []
+        // stuck on NORMAL work, with a mailbox of 1: it holds the NORMAL lane
+        yield* b.subscribe(
+          [Task, Alarm],
+          (e) =>
+            e.type === "tasks.done" ? Deferred.await(gate) : Effect.sync(() => critical.push(`stuck:${e.payload.n}`)),
+          { name: "stuck", mailbox: 1 }
+        )
+        yield* b.subscribe(Alarm, (e) => Effect.sync(() => critical.push(`other:${e.payload.n}`)), { name: "other" })
+        const tasks = yield* start(Effect.forEach([0, 1, 2, 3, 4, 5], (n) => b.publish(Task, { n })))
+        for (let i = 0; i < 3; i++) yield* Effect.yieldNow
+        expect(tasks.pollUnsafe()).toBeUndefined()
+        for (let n = 0; n < 3; n++) yield* b.publish(Alarm, { n })
+        for (let i = 0; i < 3; i++) yield* Effect.yieldNow
+        expect(critical.sort()).toEqual(["other:0", "other:1", "other:2", "stuck:0", "stuck:1", "stuck:2"])
+        expect(tasks.pollUnsafe()).toBeUndefined()
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(tasks)
+        yield* b.drain
+        expectBalanced(yield* b.stats)
+      }).pipe(withBus({ lanes: { normal: { capacity: 1, strategy: "suspend" } } }))
   )
 
   it.effect("dropping: a full mailbox refuses the new delivery, counted overflowed, the publisher never waits", () =>
@@ -72,10 +86,18 @@ describe("backpressure (mailbox strategies)", () => {
       const b = yield* bus
       const gate = yield* Deferred.make<void>()
       const seen: Array<number> = []
-      yield* b.subscribe(Task, (e) => Effect.andThen(Deferred.await(gate), Effect.sync(() => seen.push(e.payload.n))), {
-        name: "lossy",
-        mailbox: { capacity: 2, strategy: "dropping" }
-      })
+      yield* b.subscribe(
+        Task,
+        (e) =>
+          Effect.andThen(
+            Deferred.await(gate),
+            Effect.sync(() => seen.push(e.payload.n))
+          ),
+        {
+          name: "lossy",
+          mailbox: { capacity: 2, strategy: "dropping" }
+        }
+      )
       for (let n = 0; n < 10; n++) yield* b.publish(Task, { n })
       for (let i = 0; i < 3; i++) yield* Effect.yieldNow
       yield* Deferred.succeed(gate, undefined)
@@ -95,10 +117,18 @@ describe("backpressure (mailbox strategies)", () => {
       const b = yield* bus
       const gate = yield* Deferred.make<void>()
       const seen: Array<number> = []
-      yield* b.subscribe(Task, (e) => Effect.andThen(Deferred.await(gate), Effect.sync(() => seen.push(e.payload.n))), {
-        name: "fresh",
-        mailbox: { capacity: 2, strategy: "sliding" }
-      })
+      yield* b.subscribe(
+        Task,
+        (e) =>
+          Effect.andThen(
+            Deferred.await(gate),
+            Effect.sync(() => seen.push(e.payload.n))
+          ),
+        {
+          name: "fresh",
+          mailbox: { capacity: 2, strategy: "sliding" }
+        }
+      )
       for (let n = 0; n < 10; n++) yield* b.publish(Task, { n })
       for (let i = 0; i < 3; i++) yield* Effect.yieldNow
       yield* Deferred.succeed(gate, undefined)

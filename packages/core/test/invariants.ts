@@ -14,7 +14,14 @@ export const expectBalanced = (s: Stats.Stats, atRest = true) => {
   )
   for (const sub of s.subscriptions) {
     expect(sub.total).toBe(
-      sub.succeeded + sub.failed + sub.timedOut + sub.rejected + sub.overflowed + sub.interrupted + sub.queued + sub.inFlight
+      sub.succeeded +
+        sub.failed +
+        sub.timedOut +
+        sub.rejected +
+        sub.overflowed +
+        sub.interrupted +
+        sub.queued +
+        sub.inFlight
     )
   }
   for (const lane of Object.values(s.lanes)) {

@@ -178,3 +178,32 @@ describe("middleware", () => {
     }).pipe(withPlugins(later))
   })
 })
+
+describe("a pass-through delivery middleware", () => {
+  const passThrough = Plugin.make(
+    "pass",
+    Effect.succeed(() => Effect.succeed({ delivery: (next) => (delivery) => next(delivery) }))
+  )
+
+  it.effect("runs the handler as without middleware: same outcomes, same timeout", () =>
+    Effect.gen(function* () {
+      const b = yield* bus
+      let ok = 0
+      yield* b.subscribe(Task, () => Effect.sync(() => ok++), { name: "ok" })
+      yield* b.subscribe(Task, () => Effect.fail(new Delivery.CircuitOpen({ subscription: "forged" })), {
+        name: "forger"
+      })
+      yield* b.subscribe(Task, () => Effect.never, { name: "hangs", timeout: "1 second" })
+      const waiting = yield* Effect.forkChild(b.publishAndWait(Task, { n: 1 }), { startImmediately: true })
+      yield* Effect.yieldNow
+      yield* TestClock.adjust("1 second")
+      const result = yield* Fiber.join(waiting)
+      expect(ok).toBe(1)
+      expect(result.deliveries.map((d) => [d.subscription, d.status, d.error?._tag])).toEqual([
+        ["ok", "succeeded", undefined],
+        ["forger", "failed", "HandlerError"],
+        ["hangs", "timedOut", "HandlerTimeout"]
+      ])
+    }).pipe(withPlugins(passThrough))
+  )
+})

@@ -32,9 +32,17 @@ describe("publishAll", () => {
       const b = yield* bus
       const gate = yield* Deferred.make<void>()
       const seen: Array<number> = []
-      yield* b.subscribe(Task, (e) => Effect.andThen(Deferred.await(gate), Effect.sync(() => seen.push(e.payload.n))), {
-        mailbox: 2
-      })
+      yield* b.subscribe(
+        Task,
+        (e) =>
+          Effect.andThen(
+            Deferred.await(gate),
+            Effect.sync(() => seen.push(e.payload.n))
+          ),
+        {
+          mailbox: 2
+        }
+      )
       const batch = yield* Effect.forkChild(
         b.publishAll(
           Task,

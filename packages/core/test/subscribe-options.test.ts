@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fc from "fast-check"
-import { EventBus } from "../src/index.ts"
+import type { EventBus } from "../src/index.ts"
 import { bus, Task, withBus } from "./fixtures.ts"
 
 const subscribeError = (options: unknown) =>

@@ -5,8 +5,8 @@
 import { Context, Deferred, Effect, Exit } from "effect"
 import { type Envelope, make as makeEnvelopeAt, problem } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidEvent, type PublishError } from "../Errors.ts"
-import type { PublishResult } from "../EventBus.ts"
 import type { Definition, Payload } from "../Event.ts"
+import type { PublishResult } from "../EventBus.ts"
 import type { Receipt } from "../Middleware.ts"
 import type { PublishOptions } from "../Plugin.ts"
 import { Job, Tracker } from "./job.ts"
@@ -101,17 +101,14 @@ export const enqueue = (state: BusState, envelope: Envelope, tracker: Tracker | 
           job.tracker?.cancel()
         })
       )
-      return Effect.flatMap(
-        waiting,
-        (ok): Effect.Effect<Receipt, PublishError> => {
-          if (ok) {
-            return wakeThen(state, receiptOf(lane, envelope, "accepted"))
-          }
-          state.refused++
-          state.count(envelope.type, -1)
-          return Effect.fail(new BusClosedError({ type: envelope.type }))
+      return Effect.flatMap(waiting, (ok): Effect.Effect<Receipt, PublishError> => {
+        if (ok) {
+          return wakeThen(state, receiptOf(lane, envelope, "accepted"))
         }
-      )
+        state.refused++
+        state.count(envelope.type, -1)
+        return Effect.fail(new BusClosedError({ type: envelope.type }))
+      })
     }
     lane.dropped++
     return Effect.fail(new BackpressureError({ lane: lane.priority, capacity: lane.capacity, type: envelope.type }))

@@ -121,10 +121,8 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       handler: (envelope: Envelope<Selector.PayloadOf<S>, Selector.NameOf<S>>) => Effect.Effect<unknown, E, R>,
       opts?: Lifecycle.SubscribeOptionsOf<S>
     ) => Lifecycle.subscribe(state, host, selector, handler, opts),
-    events: <S extends Selector.Selector>(
-      selector: S,
-      opts?: { readonly name?: string; readonly capacity?: number }
-    ) => Lifecycle.events(state, host, selector, opts),
+    events: <S extends Selector.Selector>(selector: S, opts?: { readonly name?: string; readonly capacity?: number }) =>
+      Lifecycle.events(state, host, selector, opts),
     redeliver,
     stats,
     drain: state.idle.await,

@@ -6,8 +6,8 @@ import { type Context, Deferred, Duration, Effect, Fiber, Queue, Schema, Scope, 
 import type { Outcome, SubscriptionInfo } from "../Delivery.ts"
 import { type Envelope, Any as EnvelopeAny } from "../Envelope.ts"
 import { BusClosedError, InvalidEvent, InvalidOptions, type PublishError } from "../Errors.ts"
-import type { SubscribeOptions, Subscription } from "../EventBus.ts"
 import { BusStopped, BusStopping, type Definition } from "../Event.ts"
+import type { SubscribeOptions, Subscription } from "../EventBus.ts"
 import { compose } from "../Middleware.ts"
 import * as Options from "../Options.ts"
 import { NoSubscription } from "../Plugin.ts"
@@ -210,7 +210,10 @@ export const redeliver = (
     // A full `suspend` mailbox: wait for room rather than refuse.
     const place = (first: boolean): Effect.Effect<void> =>
       (first ? sub.offer(job) : sub.place(job)) ? Effect.void : Effect.andThen(Effect.sleep(1), place(false))
-    return Effect.andThen(place(true), Effect.map(Deferred.await(tracker.deferred), (r) => r.deliveries[0]!))
+    return Effect.andThen(
+      place(true),
+      Effect.map(Deferred.await(tracker.deferred), (r) => r.deliveries[0]!)
+    )
   })
 
 export const configure = (state: BusState, input: { readonly maxConcurrentHandlers?: number | undefined }) =>

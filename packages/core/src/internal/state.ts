@@ -4,9 +4,9 @@
  * subscriptions, counters, the installed middleware.
  */
 import type { Clock, Context, Latch } from "effect"
-import type { DeliveryStats } from "../Stats.ts"
 import type { Deliver, Publish } from "../Middleware.ts"
 import type * as Options from "../Options.ts"
+import type { DeliveryStats } from "../Stats.ts"
 import { Idle } from "./idle.ts"
 import type { Lane } from "./lane.ts"
 import type { Permits } from "./permits.ts"

@@ -105,7 +105,9 @@ export interface Options {
   readonly orderBy: ((envelope: Envelope) => string | number) | undefined
   readonly handler: Handler
   /** The middleware chain and its `direct` test, when middleware is installed. */
-  readonly chain: { readonly deliver: Deliver; readonly direct: (e: Effect.Effect<unknown, unknown>) => boolean } | undefined
+  readonly chain:
+    | { readonly deliver: Deliver; readonly direct: (e: Effect.Effect<unknown, unknown>) => boolean }
+    | undefined
   readonly undelivered: Undelivered | undefined
   readonly context: Context.Context<never>
   readonly host: Host
@@ -472,13 +474,7 @@ export class SubscriptionRuntime implements Waiter {
     this.ready[poolOf(next.lane)].push([next, key])
   }
 
-  private settle(
-    job: Job,
-    status: Status,
-    error: LazyError | undefined,
-    deadLettered: boolean,
-    report: boolean
-  ): void {
+  private settle(job: Job, status: Status, error: LazyError | undefined, deadLettered: boolean, report: boolean): void {
     this.o.host.settled(this, job, status, error, deadLettered, report)
     this.quiet.check()
     if (this.quietHooks.length > 0 && this.quietNow()) {
