@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { Event } from "../src/index.ts"
+import { Event, EventBus, Plugin } from "../src/index.ts"
 import { Alarm, bus, Task, Tick, withBus } from "./fixtures.ts"
 import { expectBalanced } from "./invariants.ts"
 
@@ -190,4 +190,36 @@ describe("backpressure (mailbox strategies)", () => {
       expect((yield* b.stats).deliveries).toMatchObject({ succeeded: 4, timedOut: 1 })
     }).pipe(withBus())
   )
+
+  it.effect("every refused delivery of a dropping mailbox reaches the dead-letter hook, counted once", () => {
+    const stored: Array<number> = []
+    const dlq = Plugin.make(
+      "dlq",
+      Effect.succeed(() =>
+        Effect.succeed({
+          undelivered: (delivery: { readonly envelope: { readonly payload: unknown } }) =>
+            Effect.sync(() => {
+              stored.push((delivery.envelope.payload as { n: number }).n)
+              return `dl-${stored.length}`
+            })
+        })
+      )
+    )
+    return Effect.gen(function* () {
+      const b = yield* bus
+      const gate = yield* Deferred.make<void>()
+      yield* b.subscribe(Task, () => Deferred.await(gate), {
+        name: "lossy",
+        mailbox: { capacity: 1, strategy: "dropping" }
+      })
+      for (let n = 0; n < 6; n++) yield* b.publish(Task, { n })
+      for (let i = 0; i < 3; i++) yield* Effect.yieldNow
+      yield* Deferred.succeed(gate, undefined)
+      yield* b.drain
+      expect(stored).toEqual([2, 3, 4, 5])
+      const stats = yield* b.stats
+      expect(stats.deliveries).toMatchObject({ total: 6, succeeded: 2, overflowed: 4, deadLettered: 4 })
+      expectBalanced(stats)
+    }).pipe(Effect.provide(EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(dlq)))))
+  })
 })
