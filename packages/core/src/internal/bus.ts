@@ -485,8 +485,10 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     Effect.gen(function* () {
       yield* Effect.timeoutOption(sub.idle, yield* grace)
       sub.stop()
-      // Interrupted workers settle on the next turns; what is left then will not stop.
-      if (sub.busy) yield* Effect.yieldNow
+      // Interrupted workers settle on the next turns; what is left then will
+      // not stop. Always one turn: this may run inline inside a delivery of
+      // this subscription, whose settling must be counted before retiring.
+      yield* Effect.yieldNow
       if (sub.busy) yield* Effect.yieldNow
       const abandoned = sub.abandon()
       if (abandoned > 0) {

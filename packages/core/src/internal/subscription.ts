@@ -209,6 +209,13 @@ export class SubscriptionRuntime implements Waiter {
     if (this.mailbox.push(job)) return this.host.kick(this)
     if (this.running < this.info.concurrency) {
       this.pump()
+      // `pump` runs handlers inline, and what they resume may close this
+      // subscription: a job pushed now would wait in a stopped mailbox forever
+      // (found by the accounting property test).
+      if (this.stopped) {
+        this.interrupted++
+        return this.settle(job, "interrupted", undefined, false)
+      }
       if (this.mailbox.push(job)) return this.host.kick(this)
     }
     this.overflow(job)
