@@ -25,6 +25,8 @@ import {
 } from "../src/index.ts"
 
 const runs = Number(process.env.EVENTFABRIC_FUZZ_RUNS ?? 300)
+/** Scaled with the runs: a long run is slow, not hung (a hang still ends the run). */
+const timeout = 30_000 + runs * 100
 
 const Task = Event.define("tasks.done", { payload: Schema.Struct({ n: Schema.Number }) })
 const Metric = Event.define("telemetry.metric", {
@@ -157,70 +159,86 @@ describe("fuzz: plugin entry points", () => {
     120_000
   )
 
-  it(`Validation.publishUnknown answers any type, body and options typed (${runs} runs)`, () =>
-    fc.assert(
-      fc.asyncProperty(junk, junk, junk, (type, body, options) =>
-        withBus([Validation.plugin()], (bus) =>
-          Effect.gen(function* () {
-            const registry = Validation.registry(Task)
-            yield* settle(Validation.publishUnknown(bus, registry, type as string, body, options as never))
-            yield* settle(Validation.publishUnknown(bus, registry, "tasks.done", body, options as never))
-          })
-        )
+  it(
+    `Validation.publishUnknown answers any type, body and options typed (${runs} runs)`,
+    () =>
+      fc.assert(
+        fc.asyncProperty(junk, junk, junk, (type, body, options) =>
+          withBus([Validation.plugin()], (bus) =>
+            Effect.gen(function* () {
+              const registry = Validation.registry(Task)
+              yield* settle(Validation.publishUnknown(bus, registry, type as string, body, options as never))
+              yield* settle(Validation.publishUnknown(bus, registry, "tasks.done", body, options as never))
+            })
+          )
+        ),
+        { numRuns: runs }
       ),
-      { numRuns: runs }
-    ))
+    timeout
+  )
 
-  it(`Batching.subscribe answers any definition and options typed (${runs} runs)`, () =>
-    fc.assert(
-      fc.asyncProperty(junk, junk, (definition, options) =>
-        withBus([], () =>
-          Effect.gen(function* () {
-            yield* settle(Batching.subscribe(Metric, () => Effect.void, options as never))
-            yield* settle(Batching.subscribe(definition as typeof Metric, () => Effect.void))
-          })
-        )
+  it(
+    `Batching.subscribe answers any definition and options typed (${runs} runs)`,
+    () =>
+      fc.assert(
+        fc.asyncProperty(junk, junk, (definition, options) =>
+          withBus([], () =>
+            Effect.gen(function* () {
+              yield* settle(Batching.subscribe(Metric, () => Effect.void, options as never))
+              yield* settle(Batching.subscribe(definition as typeof Metric, () => Effect.void))
+            })
+          )
+        ),
+        { numRuns: runs }
       ),
-      { numRuns: runs }
-    ))
+    timeout
+  )
 
-  it(`the dead-letter queue answers any id, filter and age typed (${runs} runs)`, () =>
-    fc.assert(
-      fc.asyncProperty(junk, junk, (id, filter) =>
-        withBus([DeadLetter.plugin()], (bus) =>
-          Effect.gen(function* () {
-            const dlq = yield* DeadLetter.DeadLetterQueue
-            yield* bus.subscribe(Task, () => Effect.fail("nope"), { name: "fails" })
-            yield* settle(bus.publishAndWait(Task, { n: 1 }))
-            yield* settle(dlq.get(id as string))
-            yield* settle(dlq.retry(id as string))
-            yield* settle(dlq.list(filter as never))
-            yield* settle(dlq.byType(id as string))
-            yield* settle(dlq.byReason(id as never))
-            yield* settle(dlq.retryAll(filter as never))
-            yield* settle(dlq.purge(filter as never))
-            yield* settle(dlq.purgeOlderThan(id as never))
-          })
-        )
+  it(
+    `the dead-letter queue answers any id, filter and age typed (${runs} runs)`,
+    () =>
+      fc.assert(
+        fc.asyncProperty(junk, junk, (id, filter) =>
+          withBus([DeadLetter.plugin()], (bus) =>
+            Effect.gen(function* () {
+              const dlq = yield* DeadLetter.DeadLetterQueue
+              yield* bus.subscribe(Task, () => Effect.fail("nope"), { name: "fails" })
+              yield* settle(bus.publishAndWait(Task, { n: 1 }))
+              yield* settle(dlq.get(id as string))
+              yield* settle(dlq.retry(id as string))
+              yield* settle(dlq.list(filter as never))
+              yield* settle(dlq.byType(id as string))
+              yield* settle(dlq.byReason(id as never))
+              yield* settle(dlq.retryAll(filter as never))
+              yield* settle(dlq.purge(filter as never))
+              yield* settle(dlq.purgeOlderThan(id as never))
+            })
+          )
+        ),
+        { numRuns: runs }
       ),
-      { numRuns: runs }
-    ))
+    timeout
+  )
 
-  it(`the redactor and the pure helpers answer any value without throwing (${runs} runs)`, () =>
-    fc.assert(
-      fc.asyncProperty(junk, (value) =>
-        Effect.gen(function* () {
-          const redactor = yield* Redaction.Redactor
-          const cyclic: Record<string, unknown> = { password: "x", value }
-          cyclic.self = cyclic
-          for (const v of [value, cyclic]) {
-            expect(() => redactor.value(v)).not.toThrow()
-            expect(() => Dedup.canonicalJson(v)).not.toThrow()
-          }
-          if (typeof value === "string") expect(() => redactor.string(value)).not.toThrow()
-          expect(() => Tracing.parseTraceparent(value as string)).not.toThrow()
-        }).pipe(Effect.provide(Redaction.Redactor.layer()), Effect.runPromise)
+  it(
+    `the redactor and the pure helpers answer any value without throwing (${runs} runs)`,
+    () =>
+      fc.assert(
+        fc.asyncProperty(junk, (value) =>
+          Effect.gen(function* () {
+            const redactor = yield* Redaction.Redactor
+            const cyclic: Record<string, unknown> = { password: "x", value }
+            cyclic.self = cyclic
+            for (const v of [value, cyclic]) {
+              expect(() => redactor.value(v)).not.toThrow()
+              expect(() => Dedup.canonicalJson(v)).not.toThrow()
+            }
+            if (typeof value === "string") expect(() => redactor.string(value)).not.toThrow()
+            expect(() => Tracing.parseTraceparent(value as string)).not.toThrow()
+          }).pipe(Effect.provide(Redaction.Redactor.layer()), Effect.runPromise)
+        ),
+        { numRuns: runs }
       ),
-      { numRuns: runs }
-    ))
+    timeout
+  )
 })
