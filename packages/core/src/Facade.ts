@@ -154,7 +154,10 @@ export type EnvelopeOfTarget<T> = T extends string
 /**
  * Returned by `on` and `once`: call it to unsubscribe. The Promise resolves
  * once deliveries in flight have finished (or the bus's `shutdownGrace` ran
- * out). Calling it again is harmless.
+ * out). Called while one of the subscription's own handlers runs (`await
+ * off()` inside the handler), it resolves as soon as no new event is routed
+ * to it, so that the handler does not wait for itself; the deliveries in
+ * flight still finish and are counted. Calling it again is harmless.
  *
  * @since 0.1.0
  */
@@ -597,6 +600,21 @@ export const make = async <R, E>(
           Effect.sync(() => void unsubscribe?.())
         )
     }
+    // Handlers of this subscription running now: an unsubscribe made while
+    // one runs (typically `await off()` inside the handler) must not wait for
+    // it, or it waits for itself until the grace runs out.
+    let running = 0
+    const counted = run
+    run = (envelope) =>
+      Effect.suspend(() => {
+        running++
+        return Effect.ensuring(
+          counted(envelope),
+          Effect.sync(() => {
+            running--
+          })
+        )
+      })
     const exit = Effect.runSyncExitWith(context)(
       Scope.provide(bus.subscribe(selector, run, { ...opts, filter }), scope)
     )
@@ -609,7 +627,10 @@ export const make = async <R, E>(
     unsubscribe = Object.assign(
       () => {
         entries.delete(name)
-        return (done ??= Effect.runPromiseWith(context)(Scope.close(scope, Exit.void)))
+        // Routing stops synchronously, inside this call; the rest (deliveries
+        // in flight finishing, within the grace) is what `done` waits for.
+        done ??= Effect.runPromiseWith(context)(Scope.close(scope, Exit.void))
+        return running > 0 ? Promise.resolve() : done
       },
       { subscription: name }
     )

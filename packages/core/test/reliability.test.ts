@@ -248,6 +248,34 @@ describe("reliability (issue 11)", () => {
       }).pipe(withBus({ shutdownGrace: "3 seconds" }))
   )
 
+  it("8. a Facade handler that unsubscribes itself does not stall emitAndWait, and its delivery is counted", async () => {
+    const facade = await Facade.make(EventBus.EventBus.layer({ shutdownGrace: "3 seconds" }))
+    try {
+      let off: (() => Promise<void>) | undefined
+      const offed: Array<Promise<void>> = []
+      off = facade.on(
+        Task,
+        async () => {
+          await Promise.resolve()
+          await off!()
+        },
+        { name: "self-off" }
+      )
+      const began = Date.now()
+      const result = await facade.emitAndWait(Task, { n: 1 })
+      await Promise.all(offed)
+      // wall time only as a hang detector: the stall was the whole 3 s grace
+      expect(Date.now() - began).toBeLessThan(1_000)
+      expect(result.deliveries.map((d) => d.status)).toEqual(["succeeded"])
+      await facade.drain()
+      const stats = facade.stats()
+      expect(stats.deliveries).toMatchObject({ total: 1, succeeded: 1 })
+      expectBalanced(stats)
+    } finally {
+      await facade.close()
+    }
+  })
+
   it.effect("stats.published counts user events only; system events are counted apart, with a failure rate", () =>
     Effect.gen(function* () {
       const b = yield* bus

@@ -22,8 +22,8 @@
  *
  * @since 0.1.0
  */
-import type { Envelope, Event } from "@eventfabric/core"
-import { Errors, EventBus, Options } from "@eventfabric/core"
+import type { Envelope } from "@eventfabric/core"
+import { Errors, Event, EventBus, Options } from "@eventfabric/core"
 import { Cause, Duration, Effect, Fiber, Queue, Schema, type Scope, Stream } from "effect"
 
 /**
@@ -124,6 +124,12 @@ export const subscribe = <D extends Event.Definition, E, R>(
 ): Effect.Effect<BatchSubscription, Errors.InvalidOptions, EventBus.EventBus | Scope.Scope | R> =>
   Effect.gen(function* () {
     const decoded = yield* Options.decode(Config, "Batching.subscribe", options)
+    if (!Event.isDefinition(definition)) {
+      return yield* new Errors.InvalidOptions({
+        target: "Batching.subscribe",
+        message: `Expected an event definition made by Event.define, got ${definition === null ? "null" : typeof definition}\n  at ["definition"]`
+      })
+    }
     if (!definition.batchable) {
       return yield* new Errors.InvalidOptions({
         target: "Batching.subscribe",
