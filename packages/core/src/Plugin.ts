@@ -85,6 +85,12 @@ export interface Hooks {
    * through; sinks (DLQ, audit, spans, transports) read it as `bus.egress`.
    */
   readonly egress?: Egress | undefined
+  /**
+   * Told of records the bus writes itself, outside the publish path
+   * (`system.bus_stopping`, `system.bus_stopped`), so they can never wait on a
+   * lane. An audit sink writes them as it writes published events.
+   */
+  readonly record?: ((envelope: Envelope) => Effect.Effect<void>) | undefined
 }
 
 /**

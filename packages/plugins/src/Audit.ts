@@ -204,8 +204,11 @@ export const plugin = Plugin.configured("Audit", Options, (decoded) =>
             return Queue.offerUnsafe(queue, line) ? Effect.void : Queue.offer(queue, line)
           })
         // Events published while the bus drains (system.handler_error, say)
-        // are written once it has drained.
-        return { publish, afterDrain: Effect.flatMap(Queue.clear(queue), write) }
+        // are written once it has drained. The bus's own records (its stop)
+        // are written straight away, after what is buffered, never queued.
+        const record = (envelope: Envelope.Envelope) =>
+          Effect.flatMap(Queue.clear(queue), (rest) => write([...rest, toLine(redact(envelope), "recorded")]))
+        return { publish, afterDrain: Effect.flatMap(Queue.clear(queue), write), record }
       })
   })
 )

@@ -5,7 +5,7 @@
  *
  * @since 0.2.0
  */
-import { type Delivery, Egress, type Errors, type Plugin } from "@eventfabric/core"
+import { Options as CoreOptions, type Delivery, Egress, type Errors, type Plugin } from "@eventfabric/core"
 import { Cause, Clock, Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import {
   DeadLetterStore,
@@ -159,7 +159,8 @@ export class DeadLetterQueue extends Context.Service<
     /** Removes matching entries (all without a filter); answers how many. */
     readonly purge: (filter?: Filter) => Effect.Effect<number, StoreError>
     /** Removes entries whose last failure is older than `age`. */
-    readonly purgeOlderThan: (age: Duration.Input) => Effect.Effect<number, StoreError>
+    /** A bad age (not a duration) fails with `InvalidOptions` and purges nothing. */
+    readonly purgeOlderThan: (age: Duration.Input) => Effect.Effect<number, StoreError | Errors.InvalidOptions>
     readonly stats: Effect.Effect<QueueStats, StoreError>
     /** Attaches the bus that `retry` re-delivers through, while the scope lives. */
     readonly attach: (bus: Plugin.BusHandle) => Effect.Effect<void, never, Scope.Scope>
@@ -216,7 +217,10 @@ export const make: Effect.Effect<DeadLetterQueue["Service"], never, DeadLetterSt
   const retry = Effect.fnUntraced(function* (id: string) {
     if (bus === undefined) return yield* new NotAttached({})
     const found = yield* store.get(id)
-    if (Option.isNone(found)) return yield* new EntryNotFound({ id })
+    // An id from untyped code (a number, null) is not found, not a defect.
+    if (Option.isNone(found)) {
+      return yield* new EntryNotFound({ id: typeof id === "string" ? id : `(not a string: ${typeof id})` })
+    }
     const entry = found.value
     retried++
     const outcome = yield* bus.redeliver(entry.subscription, { ...entry.envelope, attempt: entry.attempts + 1 })
@@ -251,7 +255,10 @@ export const make: Effect.Effect<DeadLetterQueue["Service"], never, DeadLetterSt
     retryAll,
     purge: (filter) => store.purge(filter),
     purgeOlderThan: (age) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => store.purge({ before: now - Duration.toMillis(age) })),
+      Effect.flatMap(
+        CoreOptions.decode(CoreOptions.DurationInput, "DeadLetterQueue.purgeOlderThan", age ?? null),
+        (d) => Effect.flatMap(Clock.currentTimeMillis, (now) => store.purge({ before: now - Duration.toMillis(d) }))
+      ),
     stats: Effect.map(store.stats, (s) => ({ ...s, recorded, retried, recovered })),
     attach: (handle) =>
       Effect.acquireRelease(

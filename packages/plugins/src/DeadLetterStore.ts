@@ -122,9 +122,13 @@ export const MemoryOptions = Schema.Struct({
  */
 export type MemoryOptions = typeof MemoryOptions.Encoded
 
+// No filter selects everything; a filter that is not an object (junk from
+// untyped code) selects nothing, so `purge(null)` cannot empty the queue.
 const matches = (entry: Entry, filter: Filter | undefined): boolean =>
   filter === undefined ||
-  ((filter.type === undefined || entry.envelope.type === filter.type) &&
+  (typeof filter === "object" &&
+    filter !== null &&
+    (filter.type === undefined || entry.envelope.type === filter.type) &&
     (filter.reason === undefined || entry.reason === filter.reason) &&
     (filter.subscription === undefined || entry.subscription === filter.subscription) &&
     (filter.before === undefined || entry.lastFailureAt < filter.before))

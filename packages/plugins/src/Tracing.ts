@@ -100,7 +100,8 @@ export const CurrentEnvelope = Context.Reference<Envelope.Envelope | undefined>(
  * @since 0.1.0
  */
 export const parseTraceparent = (traceparent: string | undefined): Tracer.ExternalSpan | undefined =>
-  traceparent === undefined
+  // Not a string (an envelope from untyped code): no parent, like a malformed one.
+  typeof traceparent !== "string"
     ? undefined
     : Option.getOrUndefined(HttpTraceContext.w3c(Headers.fromRecordUnsafe({ traceparent })))
 

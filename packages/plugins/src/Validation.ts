@@ -258,6 +258,17 @@ export const publishUnknown = (
   options?: Plugin.PublishOptions
 ): Effect.Effect<Middleware.Receipt, Errors.PublishError> =>
   Effect.suspend(() => {
+    // Untrusted input: a type that is not a string is refused like an unknown one.
+    if (typeof type !== "string") {
+      const got = type === null ? "null" : Array.isArray(type) ? "an array" : typeof type
+      const error = new Errors.InvalidEvent({
+        type: "(unknown)",
+        message: `Expected a string (an event type name), got ${got}\n  at ["type"]`
+      })
+      if (!validatedBuses.has(bus.publish)) return Effect.fail(error)
+      const carrier = Event.annotate(unknownDefinition("invalid.type"), { [RejectionAnnotation]: error })
+      return bus.publish(carrier, undefined, options)
+    }
     const definition = registry.get(type)
     let error: Errors.InvalidEvent | undefined
     if (definition === undefined) {

@@ -13,7 +13,7 @@
  * open time has passed.
  */
 
-import type { Delivery } from "@eventfabric/core"
+import { Delivery } from "@eventfabric/core"
 import { Cause, Exit } from "effect"
 
 /** What a call's outcome says about the dependency. */
@@ -37,8 +37,10 @@ export const verdictOf = (exit: Exit.Exit<void, Delivery.DeliveryError | Deliver
   if (Exit.isSuccess(exit)) return "success"
   for (const reason of exit.cause.reasons) {
     if (reason._tag === "Fail") {
-      const error = reason.error._tag === "DeadLettered" ? reason.error.error : reason.error
-      return error._tag === "CircuitOpen" || error._tag === "Overflow" ? "ignored" : "failure"
+      // By class, never by `_tag`: a value that only looks like a bus error is a failure.
+      const raw: unknown = reason.error
+      const error = raw instanceof Delivery.DeadLettered ? raw.error : raw
+      return error instanceof Delivery.CircuitOpen || error instanceof Delivery.Overflow ? "ignored" : "failure"
     }
     if (reason._tag === "Die") return "failure"
   }

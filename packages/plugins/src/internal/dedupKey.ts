@@ -12,23 +12,33 @@ export const KeyAnnotation = "@eventfabric/plugins/Dedup/key"
  * payloads give equal strings whatever their key order. `undefined` fields
  * are left out (as JSON does), bigints written as strings.
  */
-export const canonicalJson = (value: unknown): string => {
+export const canonicalJson = (value: unknown): string => canonical(value, [])
+
+// `path` holds the objects being rendered: a cycle renders as "[Circular]"
+// instead of overflowing the stack (found by the fuzz test).
+const canonical = (value: unknown, path: Array<object>): string => {
   if (value === null || typeof value !== "object") {
     if (typeof value === "bigint") return JSON.stringify(value.toString())
     return JSON.stringify(value) ?? "null"
   }
-  const json = (value as { toJSON?: () => unknown }).toJSON
-  if (typeof json === "function") return canonicalJson(json.call(value))
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`
-  const keys = Object.keys(value).sort()
-  let out = "{"
-  for (const key of keys) {
-    const v = (value as Record<string, unknown>)[key]
-    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue
-    if (out.length > 1) out += ","
-    out += `${JSON.stringify(key)}:${canonicalJson(v)}`
+  if (path.includes(value)) return '"[Circular]"'
+  path.push(value)
+  try {
+    const json = (value as { toJSON?: () => unknown }).toJSON
+    if (typeof json === "function") return canonical(json.call(value), path)
+    if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonical(v, path))).join(",")}]`
+    const keys = Object.keys(value).sort()
+    let out = "{"
+    for (const key of keys) {
+      const v = (value as Record<string, unknown>)[key]
+      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue
+      if (out.length > 1) out += ","
+      out += `${JSON.stringify(key)}:${canonical(v, path)}`
+    }
+    return `${out}}`
+  } finally {
+    path.pop()
   }
-  return `${out}}`
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
