@@ -238,7 +238,9 @@ describe("fuzz: core entry points", () => {
             for (const e of errors) expectTyped(e)
             const s = facade.stats()
             expectBalanced(s)
-            expect(s.facade.emitted).toBe(s.published + s.refused + s.facade.overflowed + s.facade.pending)
+            expect(s.facade.emitted).toBe(
+              s.published + s.refused + s.facade.overflowed + s.facade.pending + s.facade.invalid
+            )
           } finally {
             await facade.close()
           }
