@@ -60,6 +60,7 @@ const make = (name: string, batch: boolean): Impl => ({
         : makeBatchFeeder((lane, ps) => publishAll(byLane[lane], ps))
     return {
       send: feeder.send,
+      backlog: feeder.backlog,
       depth: () => {
         const s = Effect.runSync(bus.stats)
         return s.queued + s.deliveries.queued + feeder.backlog()

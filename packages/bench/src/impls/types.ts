@@ -51,6 +51,8 @@ export interface Instance {
   readonly send: (batch: ReadonlyArray<Payload>) => void
   /** Events waiting inside the implementation now (queues, lanes, mailboxes); undefined when it has none. */
   readonly depth: () => number | undefined
+  /** Payloads handed to `send` that the implementation has not taken yet (the feeder's backlog). */
+  readonly backlog?: () => number
   /** Counters after a run (eventfabric reads `bus.stats`). */
   readonly counters?: () => Counters
   readonly close: () => Promise<void>
