@@ -32,8 +32,9 @@ export const sections = (rows: ReadonlyArray<Row>, targets: ReadonlyArray<Target
   if (tp.length > 0) {
     const impls = [...new Set(tp.map((r) => r.impl))]
     out.push({
-      title: "Throughput, closed loop (events/s: median (min-max); eventfabric / peer)",
-      header: ["impl", "1 sub", "5 subs", "ef/peer 1 sub", "ef/peer 5 subs"],
+      title:
+        "Throughput, closed loop (events/s: median (min-max) over child processes; per CPU-s: events per second of the child's CPU time; eventfabric / peer)",
+      header: ["impl", "1 sub", "5 subs", "5 subs per CPU-s", "ef/peer 1 sub", "ef/peer 5 subs"],
       rows: impls.map((impl) => {
         const one = tp.find((r) => r.impl === impl && r.subscribers === 1)
         const five = tp.find((r) => r.impl === impl && r.subscribers === 5)
@@ -41,6 +42,7 @@ export const sections = (rows: ReadonlyArray<Row>, targets: ReadonlyArray<Target
           impl,
           range(one, "eventsPerSec"),
           range(five, "eventsPerSec"),
+          fmt(five?.eventsPerCpuSec),
           impl === "eventfabric" ? "" : times(ratioTo(tp, impl, "eventsPerSec", (r) => r.subscribers === 1)),
           impl === "eventfabric" ? "" : times(ratioTo(tp, impl, "eventsPerSec", (r) => r.subscribers === 5))
         ]
@@ -180,11 +182,17 @@ export const sections = (rows: ReadonlyArray<Row>, targets: ReadonlyArray<Target
     out.push({
       title:
         "Plugin overhead (5 subs, closed loop; a child process per variant per repetition; ratio to bare of the same run)",
-      header: ["plugins", "events/s", "vs bare", "added ns/event"],
+      header: ["plugins", "events/s", "vs bare", "vs bare (CPU time)", "added ns/event"],
       rows: pl.map((r) =>
         r.skipped !== undefined
-          ? [String(r.plugin), "skipped", "", String(r.skipped).slice(0, 60)]
-          : [String(r.plugin), range(r, "eventsPerSec"), times(r.relativeToBare), fmt(r.addedNsPerEvent, 0)]
+          ? [String(r.plugin), "skipped", "", "", String(r.skipped).slice(0, 60)]
+          : [
+              String(r.plugin),
+              range(r, "eventsPerSec"),
+              times(r.relativeToBare),
+              times(r.relativeToBareCpu),
+              fmt(r.addedNsPerEvent, 0)
+            ]
       )
     })
   }
@@ -223,11 +231,20 @@ export const sections = (rows: ReadonlyArray<Row>, targets: ReadonlyArray<Target
     const runs = (repro.runs as Array<number>) ?? []
     out.push({
       title: `Reproducibility: ${repro.metric}, back-to-back runs (tolerance ±15%)`,
-      header: ["runs in this invocation", "spread (max/min - 1)", "previous report", "this / previous"],
+      header: [
+        "runs in this invocation",
+        "spread (max/min - 1)",
+        "per CPU-s runs",
+        "per CPU-s spread",
+        "previous report",
+        "this / previous"
+      ],
       rows: [
         [
           runs.map((x) => fmt(x)).join(", "),
           typeof repro.spread === "number" && Number.isFinite(repro.spread) ? pct(repro.spread) : "- (one run)",
+          ((repro.runsCpu as Array<number>) ?? []).map((x) => fmt(x)).join(", "),
+          typeof repro.spreadCpu === "number" && Number.isFinite(repro.spreadCpu) ? pct(repro.spreadCpu) : "-",
           repro.previous === undefined ? "-" : `${fmt(repro.previous)} (${String(repro.previousDate)})`,
           times(repro.ratioToPrevious)
         ]

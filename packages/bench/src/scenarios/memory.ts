@@ -63,9 +63,10 @@ export const run = async (ctx: Ctx): Promise<Array<Row>> => {
   const p = ctx.profile.memory
   const rows: Array<Row> = []
   for (const impl of p.impls) {
+    const events = impl === "eventfabric" ? p.events : p.peerEvents
     const r = await ctx.run<Awaited<ReturnType<typeof measure>>>(
-      `memory ${impl} ${p.events.toLocaleString("en")} events`,
-      { scenario: "memory", impl, events: p.events, checkpoints: p.checkpoints } satisfies MemoryJob,
+      `memory ${impl} ${events.toLocaleString("en")} events`,
+      { scenario: "memory", impl, events, checkpoints: p.checkpoints } satisfies MemoryJob,
       ctx.profile.name === "full" ? 300_000 : 60_000
     )
     if (r === undefined) {

@@ -7,10 +7,8 @@ import type { Row } from "../result.ts"
 
 export const TOLERANCE = 0.15
 
-const figure = (rows: ReadonlyArray<Row> | undefined): number | undefined => {
-  const v = rows?.find(
-    (r) => r.scenario === "throughput" && r.impl === "eventfabric" && r.subscribers === 5
-  )?.eventsPerSec
+const figure = (rows: ReadonlyArray<Row> | undefined, key = "eventsPerSec"): number | undefined => {
+  const v = rows?.find((r) => r.scenario === "throughput" && r.impl === "eventfabric" && r.subscribers === 5)?.[key]
   return typeof v === "number" && Number.isFinite(v) ? v : undefined
 }
 
@@ -23,12 +21,13 @@ export const reproducibility = (
   profile: string,
   previous: { readonly meta?: Record<string, unknown>; readonly results?: ReadonlyArray<Row> } | undefined
 ): Row | undefined => {
-  const current = runs.map(figure).filter((v): v is number => v !== undefined)
+  const current = runs.map((r) => figure(r)).filter((v): v is number => v !== undefined)
   if (current.length === 0) return undefined
   const prev = figure(previous?.results)
   // Only a report of the same profile is comparable (another profile measures differently).
   const samePrevious = prev !== undefined && previous?.meta?.profile === profile
   const s = spread(current)
+  const cpu = runs.map((r) => figure(r, "eventsPerCpuSec")).filter((v): v is number => v !== undefined)
   return {
     scenario: "reproducibility",
     impl: "eventfabric",
@@ -36,6 +35,8 @@ export const reproducibility = (
     runs: current,
     spread: s,
     withinTolerance: Number.isNaN(s) ? undefined : s <= TOLERANCE,
+    runsCpu: cpu,
+    spreadCpu: spread(cpu),
     previous: samePrevious ? prev : undefined,
     previousDate: samePrevious ? previous?.meta?.date : undefined,
     previousProfile: samePrevious ? previous?.meta?.profile : undefined,

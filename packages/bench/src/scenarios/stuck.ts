@@ -33,7 +33,7 @@ interface StuckResult {
 export const measure = async (job: StuckJob): Promise<StuckResult> => {
   let mailboxApplied: string | undefined
   let lost = 0
-  const alone = async () => throughputOf(eventfabric, HEALTHY, job.throughput)
+  const alone = async () => (await throughputOf(eventfabric, HEALTHY, job.throughput)).eventsPerSec
   const beside = async () => {
     const extra = {
       slow: { index: HEALTHY, ms: Number.POSITIVE_INFINITY },
@@ -43,7 +43,7 @@ export const measure = async (job: StuckJob): Promise<StuckResult> => {
     const c = await closed(eventfabric, HEALTHY + 1, extra)
     try {
       mailboxApplied = c.instance.mailboxApplied
-      return await throughput(c, job.throughput)
+      return (await throughput(c, job.throughput)).eventsPerSec
     } finally {
       lost = c.instance.counters?.().deliveriesLost ?? 0
       await c.instance.close()

@@ -12,7 +12,7 @@ import { type OpenLoopResult, openLoop } from "../loadgen.ts"
 import type { Row } from "../result.ts"
 import type { Ctx } from "../runner.ts"
 import { aggregate, ratios } from "./aggregate.ts"
-import { closed, type ThroughputOptions, throughputOf } from "./closed.ts"
+import { closed, type Rate, type ThroughputOptions, throughputOf } from "./closed.ts"
 
 export const latencyKeys = [
   "p50Us",
@@ -59,7 +59,7 @@ interface SuiteJob {
 }
 
 interface SuiteResult {
-  readonly throughput: Record<string, number>
+  readonly throughput: Record<string, Rate>
   readonly latency: Record<string, Record<string, number | undefined>>
 }
 
@@ -72,7 +72,7 @@ export const measure = async (job: SuiteJob): Promise<SuiteResult> => {
   for (let i = 0; i < 5; i++) await warm.run(job.throughput.batch)
   await warm.instance.close()
   destroy(await openLoop(impl, { rate: 20_000, durationMs: 100, warmupMs: 0, subscribers: 5 }))
-  const throughput: Record<string, number> = {}
+  const throughput: Record<string, Rate> = {}
   for (const n of SUBSCRIBERS) {
     globalThis.gc?.()
     throughput[n] = await throughputOf(impl, n, job.throughput)
@@ -117,10 +117,10 @@ export const run = async (ctx: Ctx): Promise<Array<Row>> => {
       impl,
       subscribers,
       ...aggregate(
-        results.get(impl)!.map((r) => ({ eventsPerSec: r.throughput[subscribers] })),
-        ["eventsPerSec"]
+        results.get(impl)!.map((r) => ({ ...r.throughput[subscribers]! })),
+        ["eventsPerSec", "eventsPerCpuSec"]
       ),
-      perRep: results.get(impl)!.map((r) => r.throughput[subscribers])
+      perRep: results.get(impl)!.map((r) => r.throughput[subscribers]!.eventsPerSec)
     }))
     const r = ratios(group, "eventsPerSec")
     for (const row of group) rows.push(row.impl === "eventfabric" ? { ...row, ratioToPeers: r } : row)
