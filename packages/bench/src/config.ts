@@ -72,7 +72,7 @@ export const standard: Profile = {
   },
   stuck: { reps: 3, throughput: { batch: 2000, warmupMs: 150, sampleMs: 60, samples: 5 }, mailbox: dropping },
   isolation: { reps: 3, rate: 10_000, durationMs: 400, slowMs: 5, mailbox: dropping },
-  chain: { consumerMs: [1, 2], laneCapacity: 64, mailboxCapacity: 64, durationMs: 1200, windowFromMs: 400 },
+  chain: { consumerMs: [1, 2], laneCapacity: 16, mailboxCapacity: 16, durationMs: 1300, windowFromMs: 300 },
   capacity: {
     startRate: 25_000,
     coarseFactor: 2,
@@ -96,7 +96,7 @@ export const quick: Profile = {
   },
   stuck: { reps: 2, throughput: { batch: 2000, warmupMs: 80, sampleMs: 40, samples: 3 }, mailbox: dropping },
   isolation: { reps: 1, rate: 10_000, durationMs: 200, slowMs: 5, mailbox: dropping },
-  chain: { consumerMs: [1, 2], laneCapacity: 64, mailboxCapacity: 64, durationMs: 800, windowFromMs: 300 },
+  chain: { consumerMs: [1, 2], laneCapacity: 16, mailboxCapacity: 16, durationMs: 800, windowFromMs: 200 },
   capacity: { startRate: 25_000, coarseFactor: 2, factor: 1.25, maxRate: 4_000_000, durationMs: 200, repsPerRate: 1 },
   overload: { durationMs: 300, reps: 1 },
   plugins: { reps: 1, throughput: { batch: 300, warmupMs: 50, sampleMs: 30, samples: 3 } },
@@ -112,7 +112,7 @@ export const full: Profile = {
   },
   stuck: { reps: 5, throughput: { batch: 5000, warmupMs: 400, sampleMs: 200, samples: 7 }, mailbox: dropping },
   isolation: { reps: 5, rate: 10_000, durationMs: 2000, slowMs: 5, mailbox: dropping },
-  chain: { consumerMs: [1, 2, 5], laneCapacity: 64, mailboxCapacity: 64, durationMs: 3000, windowFromMs: 800 },
+  chain: { consumerMs: [1, 2, 5], laneCapacity: 16, mailboxCapacity: 16, durationMs: 3000, windowFromMs: 500 },
   capacity: {
     startRate: 25_000,
     coarseFactor: 2,

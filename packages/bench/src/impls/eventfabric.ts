@@ -1,5 +1,5 @@
 import { Event, EventBus, type Options, Plugin } from "@eventfabric/core"
-import { Context, Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Context, Effect, Exit, Layer, References, Schema, Scope } from "effect"
 import { deliveriesLost, type MailboxApplied, publishAllOf, subscribeWithMailbox } from "./compat.ts"
 import { makeBatchFeeder, makeFeeder } from "./feeder.ts"
 import type { Counters, Impl, Instance, Payload, SetupOptions } from "./types.ts"
@@ -10,6 +10,9 @@ export const Critical = Event.define("bench.critical", { payload: PayloadSchema,
 export const Normal = Event.define("bench.normal", { payload: PayloadSchema, priority: "normal" })
 export const Low = Event.define("bench.low", { payload: PayloadSchema, priority: "low" })
 const byLane = [Critical, Normal, Low] as const
+
+/** The bus's info logs (its start and stop records) would interleave with the bench's output. */
+const quiet = <A, E>(effect: Effect.Effect<A, E>) => Effect.provideService(effect, References.MinimumLogLevel, "Warn")
 
 type Handler = (e: { readonly payload: Payload }) => Effect.Effect<unknown>
 
@@ -38,7 +41,7 @@ const make = (name: string, batch: boolean): Impl => ({
         ? Plugin.layer(...plugins)
         : Plugin.layer(...plugins).pipe(Layer.provideMerge(Layer.mergeAll(...(needs as [Layer.Layer<never>]))))
     const layer = EventBus.EventBus.layer(o.busOptions as Options.BusOptions | undefined).pipe(Layer.provide(installed))
-    const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+    const context = await Effect.runPromise(quiet(Layer.buildWithScope(layer, scope)))
     const bus = Context.get(context, EventBus.EventBus)
     let mailboxApplied: MailboxApplied | undefined
     for (let i = 0; i < o.subscribers; i++) {
@@ -79,7 +82,7 @@ const make = (name: string, batch: boolean): Impl => ({
       publishesBatched: publishAll !== undefined,
       close: async () => {
         feeder.stop()
-        await Effect.runPromise(Scope.close(scope, Exit.void))
+        await Effect.runPromise(quiet(Scope.close(scope, Exit.void)))
       }
     }
   }
