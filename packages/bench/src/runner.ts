@@ -6,6 +6,9 @@
  */
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import type { Profile } from "./config.ts"
+import type { Progress } from "./progress.ts"
+import type { Row } from "./result.ts"
 
 export interface Job {
   /** The module in `scenarios/` whose `measure` runs the job. */
@@ -51,10 +54,10 @@ export const runJob = (job: Job, timeoutMs: number): Promise<unknown> =>
 
 /** What a scenario's parent side gets: the profile, progress, notes, the rows so far and the job runner. */
 export interface Ctx {
-  readonly profile: import("./config.ts").Profile
-  readonly progress: import("./progress.ts").Progress
+  readonly profile: Profile
+  readonly progress: Progress
   readonly notes: Array<string>
-  readonly rows: ReadonlyArray<import("./result.ts").Row>
+  readonly rows: ReadonlyArray<Row>
   /** Implementations of the throughput/latency suite (the peers, plus what this core adds). */
   readonly impls: ReadonlyArray<string>
   /** Runs one job in a child process; undefined (and a note) when the child failed. */
