@@ -103,8 +103,7 @@ export const run = async (ctx: Ctx): Promise<Array<Row>> => {
       if (r !== undefined) results.get(variant)!.push(r)
     }
   }
-  const eps = (v: string) =>
-    results.get(v)!.flatMap((r) => ("eventsPerSec" in r ? [{ eventsPerSec: r.eventsPerSec }] : []))
+  const eps = (v: string) => results.get(v)!.flatMap((r) => ("eventsPerSec" in r ? [{ ...r }] : []))
   const bareAgg = aggregate(eps("bare"), ["eventsPerSec", "eventsPerCpuSec"])
   const bare = bareAgg.eventsPerSec ?? Number.NaN
   const stack = PLUGINS.filter((n) => !NOT_IN_STACK.has(n))
