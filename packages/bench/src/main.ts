@@ -27,7 +27,7 @@ import * as isolation from "./scenarios/isolation.ts"
 import * as memory from "./scenarios/memory.ts"
 import * as overload from "./scenarios/overload.ts"
 import * as plugins from "./scenarios/plugins.ts"
-import { reproducibility } from "./scenarios/repro.ts"
+import { HARNESS, reproducibility } from "./scenarios/repro.ts"
 import * as stuck from "./scenarios/stuck.ts"
 import * as suite from "./scenarios/suite.ts"
 import { evaluateAll, failures, specs } from "./targets.ts"
@@ -95,6 +95,7 @@ const meta = {
   loadAverageStart: load(),
   reps: profile.suite.reps,
   runs,
+  harness: HARNESS,
   isolation: "one child process per implementation per repetition, interleaved",
   core: features,
   only: only ? [...only] : undefined

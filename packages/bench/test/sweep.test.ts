@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { type Step, sweep } from "../src/scenarios/capacity.ts"
 import { slopePerMillion } from "../src/scenarios/memory.ts"
-import { reproducibility, spread } from "../src/scenarios/repro.ts"
+import { HARNESS, reproducibility, spread } from "../src/scenarios/repro.ts"
 
 /** A bus whose true capacity is `limit`: every rate up to it passes. */
 const probeUpTo =
@@ -56,9 +56,14 @@ describe("reproducibility", () => {
     expect(spread([1, 1.2])).toBeCloseTo(0.2, 9)
   })
 
-  it("compares with the previous report only when it ran the same profile", () => {
-    const previous = (profile: string) => ({ meta: { profile, date: "d" }, results: tp(800_000) })
+  it("compares with the previous report only when it ran the same profile and harness", () => {
+    const previous = (profile: string, harness = HARNESS) => ({
+      meta: { profile, harness, date: "d" },
+      results: tp(800_000)
+    })
     expect(reproducibility([tp(1_000_000)], "standard", previous("standard"))!.ratioToPrevious).toBeCloseTo(1.25, 9)
     expect(reproducibility([tp(1_000_000)], "standard", previous("quick"))!.previous).toBeUndefined()
+    // a report of another harness (the old in-process one) measured differently
+    expect(reproducibility([tp(1_000_000)], "standard", previous("standard", 1))!.previous).toBeUndefined()
   })
 })

@@ -7,6 +7,13 @@ import type { Row } from "../result.ts"
 
 export const TOLERANCE = 0.15
 
+/**
+ * The harness's version, written to the report's meta: a previous report is
+ * comparable only when it was measured the same way (2: one child process per
+ * implementation per repetition).
+ */
+export const HARNESS = 2
+
 const figure = (rows: ReadonlyArray<Row> | undefined, key = "eventsPerSec"): number | undefined => {
   const v = rows?.find((r) => r.scenario === "throughput" && r.impl === "eventfabric" && r.subscribers === 5)?.[key]
   return typeof v === "number" && Number.isFinite(v) ? v : undefined
@@ -24,8 +31,8 @@ export const reproducibility = (
   const current = runs.map((r) => figure(r)).filter((v): v is number => v !== undefined)
   if (current.length === 0) return undefined
   const prev = figure(previous?.results)
-  // Only a report of the same profile is comparable (another profile measures differently).
-  const samePrevious = prev !== undefined && previous?.meta?.profile === profile
+  // Only a report of the same profile and harness is comparable (others measure differently).
+  const samePrevious = prev !== undefined && previous?.meta?.profile === profile && previous?.meta?.harness === HARNESS
   const s = spread(current)
   const cpu = runs.map((r) => figure(r, "eventsPerCpuSec")).filter((v): v is number => v !== undefined)
   return {
