@@ -49,7 +49,8 @@ export const measure = async (job: StuckJob): Promise<StuckResult> => {
       await c.instance.close()
     }
   }
-  // Warm both paths first, so the first measured variant is not the colder one.
+  // Warm the delivery path first, so the first measured variant is not the colder one (the refusal
+  // path of `beside` stays cold until it runs; the order alternating per repetition spreads that).
   await throughputOf(eventfabric, HEALTHY, { ...job.throughput, samples: 1 })
   const out: Record<string, number> = {}
   for (const v of job.stuckFirst ? ["beside", "alone"] : ["alone", "beside"]) {
