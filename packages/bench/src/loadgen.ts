@@ -18,6 +18,9 @@ export interface OpenLoopOptions {
   /** Lane of event `seq`; default all NORMAL. */
   readonly lane?: ((seq: number) => LaneIndex) | undefined
   readonly slow?: SetupOptions["slow"]
+  readonly slowMailbox?: SetupOptions["slowMailbox"]
+  /** Called with the instance once it is set up (to read what it applied). */
+  readonly onInstance?: ((instance: Instance) => void) | undefined
   readonly busOptions?: unknown
   readonly plugins?: ReadonlyArray<unknown> | undefined
   /** How long to wait for deliveries after the last send when they stop progressing (ms). */
@@ -66,6 +69,7 @@ export const openLoop = async (impl: Impl, o: OpenLoopOptions): Promise<OpenLoop
   const instance = await impl.setup({
     subscribers: o.subscribers,
     slow: o.slow,
+    slowMailbox: o.slowMailbox,
     busOptions: o.busOptions,
     plugins: o.plugins,
     handler: (sub, p) => {
@@ -79,6 +83,7 @@ export const openLoop = async (impl: Impl, o: OpenLoopOptions): Promise<OpenLoop
       }
     }
   })
+  o.onInstance?.(instance)
   const measuredSubscribers = o.subscribers - (slowIndex >= 0 && slowIndex < o.subscribers ? 1 : 0)
   const depths: Array<number> = []
   const sentByLane: [number, number, number] = [0, 0, 0]

@@ -1,44 +1,44 @@
 /**
- * `pnpm bench` (standard, <= 3 minutes on 2 cores) and `pnpm bench --full`.
- * Runs every scenario for eventfabric and its peers, prints a table, writes
- * results/latest.{json,md} and results/latency.svg, exits 1 when a gated
- * target fails. `--only=throughput,latency,...` runs a subset (the gate then
- * judges only what ran: a missing gated figure fails).
+ * `pnpm bench` (standard: <= 5 minutes on 2 cores), `--quick` (development),
+ * `--full`. Runs every scenario, each measurement in its own child process,
+ * prints the tables, writes results/latest.{json,md} and results/latency.svg,
+ * and exits 1 when a gated target fails.
+ *
+ * - `--only=suite,stuck,isolation,chain,capacity,overload,plugins,memory` runs a
+ *   subset (the gate then judges only what ran: a missing gated figure fails).
+ * - `--runs=N` runs the selection N times back to back and reports the
+ *   5-subscription throughput of each run (the reproducibility check); the
+ *   tables show the last run.
  */
-import { spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
-import { full, type Profile, standard } from "./config.ts"
+import { full, type Profile, quick, standard } from "./config.ts"
+import { detect } from "./impls/detect.ts"
 import { all } from "./impls/index.ts"
-import { openLoop } from "./loadgen.ts"
 import { Progress } from "./progress.ts"
 import { textTable } from "./report/format.ts"
 import { sections } from "./report/sections.ts"
-import { write } from "./report/write.ts"
+import { resultsDir, write } from "./report/write.ts"
 import type { Row } from "./result.ts"
+import { type Ctx, type Job, runJob } from "./runner.ts"
 import * as capacity from "./scenarios/capacity.ts"
-import { closed } from "./scenarios/closed.ts"
+import * as chain from "./scenarios/chain.ts"
 import * as isolation from "./scenarios/isolation.ts"
-import * as latency from "./scenarios/latency.ts"
 import * as memory from "./scenarios/memory.ts"
 import * as overload from "./scenarios/overload.ts"
 import * as plugins from "./scenarios/plugins.ts"
-import * as throughput from "./scenarios/throughput.ts"
+import { HARNESS, reproducibility } from "./scenarios/repro.ts"
+import * as stuck from "./scenarios/stuck.ts"
+import * as suite from "./scenarios/suite.ts"
 import { evaluateAll, failures, specs } from "./targets.ts"
 
-// gc() between runs keeps one run's garbage out of the next one's latency.
-if (typeof globalThis.gc !== "function") {
-  const r = spawnSync(process.execPath, ["--expose-gc", ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit"
-  })
-  process.exit(r.status ?? 1)
-}
-
 const args = process.argv.slice(2)
-const profile: Profile = args.includes("--full") ? full : standard
-const onlyArg = args.find((a) => a.startsWith("--only="))
-const only = onlyArg ? new Set(onlyArg.slice("--only=".length).split(",")) : undefined
+const profile: Profile = args.includes("--full") ? full : args.includes("--quick") ? quick : standard
+const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+const only = flag("only") === undefined ? undefined : new Set(flag("only")!.split(","))
+const runs = Math.max(1, Number(flag("runs") ?? 1))
 const enabled = (s: string) => only === undefined || only.has(s)
+const partialRun = only !== undefined || profile.name === "quick"
 
 const effectVersion = (() => {
   try {
@@ -47,6 +47,44 @@ const effectVersion = (() => {
     return "unknown"
   }
 })()
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")
+
+const previous = (() => {
+  try {
+    return JSON.parse(readFileSync(`${resultsDir}${partialRun ? "dev/" : ""}latest.json`, "utf8")) as {
+      meta?: Record<string, unknown>
+      results?: Array<Row>
+    }
+  } catch {
+    return undefined
+  }
+})()
+
+const features = await detect()
+const impls = [...all.map((i) => i.name), ...(features.publishAll ? ["eventfabric-publishAll"] : [])]
+
+const scenarios: ReadonlyArray<{
+  readonly name: string
+  readonly steps: (p: Profile) => number
+  readonly run: (ctx: Ctx) => Promise<Array<Row>>
+}> = [
+  { name: "suite", steps: (p) => suite.steps(p, impls.length), run: suite.run },
+  { name: "stuck", steps: stuck.steps, run: stuck.run },
+  { name: "isolation", steps: isolation.steps, run: isolation.run },
+  { name: "chain", steps: chain.steps, run: chain.run },
+  { name: "capacity", steps: capacity.steps, run: capacity.run },
+  { name: "overload", steps: overload.steps, run: overload.run },
+  { name: "plugins", steps: plugins.steps, run: plugins.run },
+  { name: "memory", steps: memory.steps, run: memory.run }
+]
+const selected = scenarios.filter((s) => enabled(s.name))
+if (only !== undefined) {
+  const unknown = [...only].filter((s) => !scenarios.some((x) => x.name === s))
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(", ")}`)
+}
 
 const meta = {
   node: process.version,
@@ -54,74 +92,64 @@ const meta = {
   cpus: cpus().length,
   date: new Date().toISOString(),
   profile: profile.name,
-  loadAverageStart: loadavg()
-    .map((x) => x.toFixed(2))
-    .join(" "),
-  reps: profile.reps,
+  loadAverageStart: load(),
+  reps: profile.suite.reps,
+  runs,
+  harness: HARNESS,
+  isolation: "one child process per implementation per repetition, interleaved",
+  core: features,
   only: only ? [...only] : undefined
 }
 
-const totalSteps =
-  all.length +
-  (enabled("throughput") ? throughput.steps(all, profile) : 0) +
-  (enabled("latency") ? latency.steps(all, profile) : 0) +
-  (enabled("isolation") ? isolation.steps(all, profile) : 0) +
-  (enabled("capacity") ? capacity.steps(profile) : 0) +
-  (enabled("overload") ? overload.steps(profile) : 0) +
-  (enabled("plugins") ? plugins.steps(profile) : 0) +
-  (enabled("memory") ? memory.steps(profile) : 0)
-const progress = new Progress(Math.round(totalSteps))
-
-const rows: Array<Row> = []
+const progress = new Progress(runs * selected.reduce((n, s) => n + s.steps(profile), 0))
 const notes: Array<string> = []
-
-// Warm-up: JIT every implementation's paths before anything is measured.
-for (const impl of all) {
-  progress.step(`warm-up ${impl.name}`)
-  const c = await closed(impl, 5)
-  for (let i = 0; i < 5; i++) await c.run(2000)
-  await c.instance.close()
-  const r = await openLoop(impl, { rate: 20_000, durationMs: 150, warmupMs: 0, subscribers: 5 })
-  r.start.destroy()
-  r.done.destroy()
-  r.sendLag.destroy()
-}
-
-if (enabled("throughput")) rows.push(...(await throughput.run(all, profile, progress)))
-if (enabled("latency")) rows.push(...(await latency.run(all, profile, progress)))
-if (enabled("isolation")) rows.push(...(await isolation.run(all, profile, progress)))
-let cap = 0
-if (enabled("capacity")) {
-  const c = await capacity.run(profile, progress)
-  cap = (c[0]?.capacity as number | undefined) ?? 0
-  rows.push(...c)
-}
-if (enabled("overload")) {
-  const tp = rows.find((r) => r.scenario === "throughput" && r.impl === "eventfabric" && r.subscribers === 5)
-  rows.push(...(await overload.run(cap, (tp?.eventsPerSec as number | undefined) ?? 0, profile, progress)))
-}
-if (enabled("plugins")) {
-  const r = await plugins.run(profile, progress)
-  rows.push(...r.rows)
-  notes.push(...r.notes)
-}
-if (enabled("memory")) {
-  const r = await memory.run(profile, progress)
-  rows.push(...r.rows)
-  notes.push(...r.notes)
+const perRun: Array<Array<Row>> = []
+for (let k = 0; k < runs; k++) {
+  const rows: Array<Row> = []
+  const ctx: Ctx = {
+    profile,
+    progress,
+    notes,
+    rows,
+    impls,
+    run: async <A>(label: string, job: Job, timeoutMs = 60_000) => {
+      progress.step(runs > 1 ? `run ${k + 1}/${runs}: ${label}` : label)
+      try {
+        return (await runJob(job, timeoutMs)) as A
+      } catch (e) {
+        const message = String((e as Error)?.message ?? e).slice(0, 300)
+        notes.push(`${label} failed: ${message}`)
+        progress.note(`${label} failed: ${message}`)
+        return undefined
+      }
+    }
+  }
+  for (const s of selected) rows.push(...(await s.run(ctx)))
+  perRun.push(rows)
 }
 progress.end()
+
+const rows = [...perRun[perRun.length - 1]!]
+const repro = reproducibility(perRun, profile.name, previous)
+if (repro !== undefined) rows.push(repro)
+if (!features.mailboxStrategy) {
+  notes.push(
+    "this core takes a mailbox as a number: the stuck, isolation and chain scenarios ran with the capacity alone (no strategy); see meta.core"
+  )
+}
 
 const targets = evaluateAll(specs, rows)
 const failed = failures(targets)
 const durationSec = Math.round(progress.elapsedSec)
-const loadEnd = loadavg()
-  .map((x) => x.toFixed(2))
-  .join(" ")
+const loadEnd = load()
 notes.push(
   `load average at start ${meta.loadAverageStart}, at end ${loadEnd} on ${meta.cpus} cpus: other processes share the machine, expect noise of several percent in throughput and in latency tails`
 )
-const files = write({ meta: { ...meta, durationSec, loadAverageEnd: loadEnd }, results: rows, targets, notes })
+// Partial and quick runs go to results/dev/ (untracked), so they never replace the committed report.
+const files = write(
+  { meta: { ...meta, durationSec, loadAverageEnd: loadEnd }, results: rows, targets, notes },
+  partialRun ? `${resultsDir}dev/` : resultsDir
+)
 
 for (const s of sections(rows, targets)) process.stdout.write(`\n${s.title}\n${textTable(s.header, s.rows)}\n`)
 for (const n of notes) process.stdout.write(`note: ${n}\n`)

@@ -18,8 +18,3 @@ export interface Target {
   readonly pass: boolean
   readonly note?: string | undefined
 }
-
-export interface Context {
-  readonly rows: Array<Row>
-  readonly notes: Array<string>
-}

@@ -1,3 +1,5 @@
+import type { Mailbox, MailboxApplied } from "./compat.ts"
+
 /**
  * What every implementation under test offers the scenarios: the same work
  * (publish a payload, N subscribers each run a handler) behind one interface.
@@ -19,8 +21,13 @@ export type Handler = (subscriber: number, payload: Payload) => void
 export interface SetupOptions {
   readonly subscribers: number
   readonly handler: Handler
-  /** Makes subscriber `index` slow: after the handler body, it waits `ms` asynchronously. */
+  /**
+   * Makes subscriber `index` slow: after the handler body, it waits `ms`
+   * asynchronously; `ms: Infinity` makes it stuck (it never completes).
+   */
   readonly slow?: { readonly index: number; readonly ms: number } | undefined
+  /** eventfabric only: the slow subscriber's mailbox (through `compat.ts`). */
+  readonly slowMailbox?: Mailbox | undefined
   /** eventfabric only: bus options (lanes, ...). */
   readonly busOptions?: unknown
   /** eventfabric only: plugins (core `Plugin.Plugin` values), outermost first. */
@@ -33,6 +40,8 @@ export interface Counters {
   /** Events the implementation refused or lost before delivery, by lane (eventfabric: from `bus.stats`). */
   readonly dropped: readonly [number, number, number]
   readonly published: number
+  /** Deliveries refused or lost after dispatch (mailbox overflow, mailbox drops). */
+  readonly deliveriesLost?: number | undefined
   /** Anything else worth reporting (stats snapshot). */
   readonly detail?: unknown
 }
@@ -42,9 +51,15 @@ export interface Instance {
   readonly send: (batch: ReadonlyArray<Payload>) => void
   /** Events waiting inside the implementation now (queues, lanes, mailboxes); undefined when it has none. */
   readonly depth: () => number | undefined
+  /** Payloads handed to `send` that the implementation has not taken yet (the feeder's backlog). */
+  readonly backlog?: () => number
   /** Counters after a run (eventfabric reads `bus.stats`). */
   readonly counters?: () => Counters
   readonly close: () => Promise<void>
+  /** eventfabric only: how the slow subscriber's mailbox request was applied by this core. */
+  readonly mailboxApplied?: MailboxApplied | undefined
+  /** eventfabric only: whether publishes went through `publishAll`. */
+  readonly publishesBatched?: boolean | undefined
 }
 
 export interface Impl {

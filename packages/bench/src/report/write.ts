@@ -21,7 +21,7 @@ export const markdown = (report: Report, secs: ReadonlyArray<Section>): string =
     "# eventfabric bench: latest run",
     "",
     `Profile **${m.profile}**, ${m.date}, node ${m.node}, effect ${m.effect}, ${m.cpus} cpus, load average at start ${m.loadAverageStart}, ${m.durationSec} s.`,
-    "Each figure is the median of the repetitions after warm-up (range in parentheses); implementations interleaved in one process.",
+    "Each figure is the median of the repetitions after warm-up (range in parentheses); each implementation in its own child process per repetition, interleaved.",
     "Latency is measured from each event's intended send time (open loop), so generator lag from a busy machine counts;",
     "the `gen lag p95` column shows how late the generator itself sent.",
     "",
@@ -33,8 +33,9 @@ export const markdown = (report: Report, secs: ReadonlyArray<Section>): string =
   return lines.join("\n")
 }
 
-export const write = (report: Report): Array<string> => {
-  mkdirSync(resultsDir, { recursive: true })
+/** Writes the report into `dir` (results/ for a complete run, results/dev/ for `--quick` or `--only`). */
+export const write = (report: Report, dir: string = resultsDir): Array<string> => {
+  mkdirSync(dir, { recursive: true })
   const secs = sections(report.results, report.targets)
   const files = {
     "latest.json": `${JSON.stringify({ meta: report.meta, results: report.results, targets: report.targets, notes: report.notes }, null, 2)}\n`,
@@ -44,6 +45,6 @@ export const write = (report: Report): Array<string> => {
       `eventfabric bench (${report.meta.profile}): latency percentiles per implementation`
     )
   }
-  for (const [name, text] of Object.entries(files)) writeFileSync(resultsDir + name, text)
-  return Object.keys(files).map((n) => resultsDir + n)
+  for (const [name, text] of Object.entries(files)) writeFileSync(dir + name, text)
+  return Object.keys(files).map((n) => dir + n)
 }

@@ -1,14 +1,17 @@
 /**
  * Capacity at the SLO: the highest paced rate (mixed lanes 10/60/30) at which
- * p95 < 1 ms, queue depth p95 < 100 and drops < 0.1%. Rates grow by a factor
- * until one fails; `--full` runs more repetitions per rate and bisects.
+ * p95 < 1 ms, queue depth p95 < 100 and drops < 0.1%. The sweep doubles until
+ * a rate fails, then climbs again from the last passing rate in steps of
+ * `factor` (<= 1.25x) up to the failing one, so the figure is never more than
+ * one such step below the true capacity. The whole sweep runs in one child.
  */
 import type { Profile } from "../config.ts"
 import { eventfabric } from "../impls/eventfabric.ts"
 import { mixedLanes, openLoop } from "../loadgen.ts"
-import type { Progress } from "../progress.ts"
 import type { Row } from "../result.ts"
+import type { Ctx } from "../runner.ts"
 import { summarize } from "../stats.ts"
+import { destroy } from "./suite.ts"
 
 export interface Step {
   readonly rate: number
@@ -23,24 +26,67 @@ export interface Step {
 export const meetsSlo = (s: { readonly p95Us: number; readonly depthP95: number; readonly dropRate: number }) =>
   s.p95Us < 1000 && s.depthP95 < 100 && s.dropRate < 0.001
 
-/** An upper bound: the sweep stops at the first failing rate, so the progress line may end early. */
-export const steps = (p: Profile) => {
-  const c = p.capacity
-  return (Math.ceil(Math.log(c.maxRate / c.startRate) / Math.log(c.factor)) + 1 + c.refine) * c.repsPerRate
+export interface SweepOptions {
+  readonly startRate: number
+  readonly coarseFactor: number
+  readonly factor: number
+  readonly maxRate: number
 }
 
-export const run = async (p: Profile, progress: Progress): Promise<Array<Row>> => {
-  const c = p.capacity
-  const sweep: Array<Step> = []
-  const probe = async (rate: number): Promise<Step> => {
+/**
+ * The sweep's logic, apart from measuring: coarse growth to bracket the
+ * capacity, then fine steps from the last pass. Returns the capacity (0 when
+ * even the start rate fails), the first failing rate and every step probed.
+ */
+export const sweep = async (
+  o: SweepOptions,
+  probe: (rate: number) => Promise<Step>
+): Promise<{ capacity: number; firstFailingRate: number | undefined; steps: Array<Step> }> => {
+  const steps: Array<Step> = []
+  const at = async (rate: number) => {
+    const s = await probe(Math.round(rate))
+    steps.push(s)
+    return s
+  }
+  let lastPass = 0
+  let firstFail: number | undefined
+  for (let rate = o.startRate; rate <= o.maxRate; rate *= o.coarseFactor) {
+    const s = await at(rate)
+    if (!s.pass) {
+      firstFail = s.rate
+      break
+    }
+    lastPass = s.rate
+  }
+  if (lastPass > 0 && firstFail !== undefined) {
+    for (let rate = lastPass * o.factor; Math.round(rate) < firstFail; rate *= o.factor) {
+      const s = await at(rate)
+      if (!s.pass) {
+        firstFail = s.rate
+        break
+      }
+      lastPass = s.rate
+    }
+  }
+  return { capacity: lastPass, firstFailingRate: firstFail, steps: steps.sort((a, b) => a.rate - b.rate) }
+}
+
+interface CapacityJob extends SweepOptions {
+  readonly scenario: "capacity"
+  readonly durationMs: number
+  readonly repsPerRate: number
+}
+
+export const measure = async (job: CapacityJob) => {
+  destroy(await openLoop(eventfabric, { rate: 20_000, durationMs: 100, warmupMs: 0, subscribers: 5 }))
+  return sweep(job, async (rate) => {
     const reps: Array<Omit<Step, "pass">> = []
-    for (let i = 0; i < c.repsPerRate; i++) {
-      progress.step(`capacity ${Math.round(rate / 1000)}k ev/s rep ${i + 1}/${c.repsPerRate}`)
+    for (let i = 0; i < job.repsPerRate; i++) {
       globalThis.gc?.()
       const r = await openLoop(eventfabric, {
         rate,
-        durationMs: c.durationMs,
-        warmupMs: Math.min(200, c.durationMs / 4),
+        durationMs: job.durationMs,
+        warmupMs: Math.min(200, job.durationMs / 4),
         subscribers: 5,
         lane: mixedLanes
       })
@@ -51,9 +97,7 @@ export const run = async (p: Profile, progress: Progress): Promise<Array<Row>> =
         dropRate: r.dropRate,
         achievedRate: r.achievedRate
       })
-      r.start.destroy()
-      r.done.destroy()
-      r.sendLag.destroy()
+      destroy(r)
     }
     const m = (k: "p95Us" | "depthP95" | "achievedRate") => summarize(reps.map((x) => x[k])).median
     const s = {
@@ -63,36 +107,30 @@ export const run = async (p: Profile, progress: Progress): Promise<Array<Row>> =
       dropRate: Math.max(...reps.map((x) => x.dropRate)),
       achievedRate: m("achievedRate")
     }
-    const step = { ...s, pass: meetsSlo(s) }
-    sweep.push(step)
-    return step
-  }
-  let rate = c.startRate
-  let lastPass = 0
-  let firstFail: number | undefined
-  while (rate <= c.maxRate) {
-    const s = await probe(Math.round(rate))
-    if (!s.pass) {
-      firstFail = s.rate
-      break
-    }
-    lastPass = s.rate
-    rate *= c.factor
-  }
-  for (let i = 0; i < c.refine && firstFail !== undefined && lastPass > 0; i++) {
-    const mid = Math.round((lastPass + firstFail) / 2)
-    if ((await probe(mid)).pass) lastPass = mid
-    else firstFail = mid
-  }
+    return { ...s, pass: meetsSlo(s) }
+  })
+}
+
+export const steps = (_: Profile) => 1
+
+export const run = async (ctx: Ctx): Promise<Array<Row>> => {
+  const c = ctx.profile.capacity
+  const r = await ctx.run<Awaited<ReturnType<typeof measure>>>(
+    "capacity sweep",
+    { scenario: "capacity", ...c } satisfies CapacityJob,
+    180_000
+  )
+  if (r === undefined) return []
   return [
     {
       scenario: "capacity",
       impl: "eventfabric",
       subscribers: 5,
       lanes: "10/60/30 critical/normal/low",
-      capacity: lastPass,
-      firstFailingRate: firstFail,
-      sweep: [...sweep].sort((a, b) => a.rate - b.rate)
+      capacity: r.capacity,
+      firstFailingRate: r.firstFailingRate,
+      resolution: c.factor,
+      sweep: r.steps
     }
   ]
 }

@@ -1,74 +1,128 @@
 /**
- * Slow-subscriber isolation at a paced rate: the fast subscribers' latency with
- * 4 fast subscribers alone, then with a fifth whose handler waits 5 ms.
+ * Slow-subscriber isolation at a paced rate: the 4 fast subscribers' latency
+ * alone, then beside a fifth whose handler waits 5 ms (eventfabric gives it a
+ * non-suspending mailbox, `dropping` by default: isolation is the explicit
+ * choice). One child per implementation per repetition runs both variants,
+ * their order alternating.
  */
 import { type Profile, rotate } from "../config.ts"
-import type { Impl } from "../impls/types.ts"
+import type { Mailbox } from "../impls/compat.ts"
+import { byName } from "../impls/index.ts"
 import { openLoop } from "../loadgen.ts"
-import type { Progress } from "../progress.ts"
 import type { Row } from "../result.ts"
+import type { Ctx } from "../runner.ts"
 import { aggregate, ratios } from "./aggregate.ts"
+import { destroy } from "./suite.ts"
 
 const FAST = 4
 const keys = ["p50Us", "p95Us", "p99Us", "maxUs", "dropRate", "depthP95"] as const
+const IMPLS = ["eventfabric", "node:events", "effect-pubsub", "naive-bus"]
 
-/** Implementations compared here: the bus and one peer of each kind. */
-export const pick = (impls: ReadonlyArray<Impl>) =>
-  impls.filter((i) => ["eventfabric", "node:events", "effect-pubsub", "naive-bus"].includes(i.name))
+interface IsolationJob {
+  readonly scenario: "isolation"
+  readonly impl: string
+  readonly slowFirst: boolean
+  readonly rate: number
+  readonly durationMs: number
+  readonly slowMs: number
+  readonly mailbox: Mailbox
+}
 
-export const steps = (impls: ReadonlyArray<Impl>, p: Profile) => pick(impls).length * 2 * p.reps
+type Figures = Record<string, number | undefined>
 
-export const run = async (all: ReadonlyArray<Impl>, p: Profile, progress: Progress): Promise<Array<Row>> => {
-  const impls = pick(all)
-  const { rate, durationMs, slowMs } = p.isolation
-  const results = new Map<string, Array<Record<string, number | undefined>>>()
-  for (let rep = 0; rep < p.reps; rep++) {
-    for (const withSlow of [false, true]) {
-      for (const impl of rotate(impls, rep)) {
-        progress.step(
-          `isolation ${impl.name} ${withSlow ? "with" : "without"} slow subscriber rep ${rep + 1}/${p.reps}`
-        )
-        globalThis.gc?.()
-        const r = await openLoop(impl, {
-          rate,
-          durationMs,
-          warmupMs: Math.min(100, durationMs / 5),
-          subscribers: withSlow ? FAST + 1 : FAST,
-          slow: withSlow ? { index: FAST, ms: slowMs } : undefined,
-          // Short shutdown grace: the slow subscriber's mailbox is not worth waiting for at close.
-          busOptions: { shutdownGrace: 50 },
-          maxSettleMs: 300
-        })
-        const key = `${impl.name}/${withSlow}`
-        if (!results.has(key)) results.set(key, [])
-        results.get(key)!.push({
-          p50Us: r.start.us(50),
-          p95Us: r.start.us(95),
-          p99Us: r.start.us(99),
-          maxUs: r.start.maxUs,
-          dropRate: r.dropRate,
-          depthP95: r.depthP95
-        })
-        r.start.destroy()
-        r.done.destroy()
-        r.sendLag.destroy()
+interface IsolationResult {
+  readonly without: Figures
+  readonly with: Figures
+  readonly mailboxApplied: string | undefined
+}
+
+export const measure = async (job: IsolationJob): Promise<IsolationResult> => {
+  const impl = byName(job.impl)
+  let mailboxApplied: string | undefined
+  const once = async (withSlow: boolean, durationMs: number): Promise<Figures> => {
+    globalThis.gc?.()
+    const r = await openLoop(impl, {
+      rate: job.rate,
+      durationMs,
+      warmupMs: Math.min(100, durationMs / 4),
+      subscribers: withSlow ? FAST + 1 : FAST,
+      slow: withSlow ? { index: FAST, ms: job.slowMs } : undefined,
+      slowMailbox: withSlow ? job.mailbox : undefined,
+      // Short shutdown grace: the slow subscriber's mailbox is not worth waiting for at close.
+      busOptions: { shutdownGrace: 50 },
+      maxSettleMs: 300,
+      onInstance: (i) => {
+        if (withSlow) mailboxApplied = i.mailboxApplied
       }
+    })
+    const f = {
+      p50Us: r.start.us(50),
+      p95Us: r.start.us(95),
+      p99Us: r.start.us(99),
+      maxUs: r.start.maxUs,
+      dropRate: r.dropRate,
+      depthP95: r.depthP95
+    }
+    destroy(r)
+    return f
+  }
+  await once(true, 100) // warm-up of both paths
+  const out: Record<string, Figures> = {}
+  for (const withSlow of job.slowFirst ? [true, false] : [false, true]) {
+    out[String(withSlow)] = await once(withSlow, job.durationMs)
+  }
+  return { without: out.false!, with: out.true!, mailboxApplied }
+}
+
+export const steps = (p: Profile) => IMPLS.length * p.isolation.reps
+
+export const run = async (ctx: Ctx): Promise<Array<Row>> => {
+  const p = ctx.profile.isolation
+  const results = new Map<string, Array<IsolationResult>>(IMPLS.map((i) => [i, []]))
+  for (let rep = 0; rep < p.reps; rep++) {
+    for (const impl of rotate(IMPLS, rep)) {
+      const r = await ctx.run<IsolationResult>(`isolation ${impl} rep ${rep + 1}/${p.reps}`, {
+        scenario: "isolation",
+        impl,
+        slowFirst: rep % 2 === 1,
+        rate: p.rate,
+        durationMs: p.durationMs,
+        slowMs: p.slowMs,
+        mailbox: p.mailbox
+      } satisfies IsolationJob)
+      if (r !== undefined) results.get(impl)!.push(r)
     }
   }
-  const group = impls.map((impl) => {
-    const without = aggregate(results.get(`${impl.name}/false`)!, keys)
-    const withSlow = aggregate(results.get(`${impl.name}/true`)!, keys)
+  const group = IMPLS.filter((i) => results.get(i)!.length > 0).map((impl) => {
+    const rs = results.get(impl)!
+    const without = aggregate(
+      rs.map((r) => r.without),
+      keys
+    )
+    const withSlow = aggregate(
+      rs.map((r) => r.with),
+      keys
+    )
+    // Per-child slowdown, then the median: both variants ran in the same process.
+    const slowdown = aggregate(
+      rs.map((r) => ({ s: (r.with.p95Us ?? Number.NaN) / (r.without.p95Us ?? Number.NaN) })),
+      ["s"]
+    )
     return {
       scenario: "isolation",
-      impl: impl.name,
+      impl,
       subscribers: FAST + 1,
-      rate,
-      slowHandlerMs: slowMs,
+      rate: p.rate,
+      slowHandlerMs: p.slowMs,
+      mailbox: impl === "eventfabric" ? p.mailbox : undefined,
+      mailboxApplied: impl === "eventfabric" ? rs[0]!.mailboxApplied : undefined,
       p95Us: withSlow.p95Us,
       p95UsWithout: without.p95Us,
       p99Us: withSlow.p99Us,
       p99UsWithout: without.p99Us,
-      slowdownP95: withSlow.p95Us! / without.p95Us!,
+      slowdownP95: slowdown.s,
+      slowdownP95Min: slowdown.sMin,
+      slowdownP95Max: slowdown.sMax,
       fastDropRate: withSlow.dropRate,
       without,
       withSlow

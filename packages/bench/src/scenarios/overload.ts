@@ -6,11 +6,13 @@
  */
 import type { Stats } from "@eventfabric/core"
 import type { Profile } from "../config.ts"
+import { deliveriesLost } from "../impls/compat.ts"
 import { eventfabric } from "../impls/eventfabric.ts"
 import { mixedLanes, openLoop } from "../loadgen.ts"
-import type { Progress } from "../progress.ts"
 import type { Row } from "../result.ts"
+import type { Ctx } from "../runner.ts"
 import { aggregate } from "./aggregate.ts"
+import { destroy } from "./suite.ts"
 
 export const busOptions = {
   lanes: {
@@ -32,7 +34,7 @@ export const account = (sent: number, subscribers: number, handled: number, s: S
   const d = s.deliveries
   const counted =
     (s.dropped + s.evicted + s.queued) * subscribers +
-    d.overflowed +
+    deliveriesLost(d) +
     d.failed +
     d.timedOut +
     d.interrupted +
@@ -42,7 +44,7 @@ export const account = (sent: number, subscribers: number, handled: number, s: S
   return { sent, published: s.published, uncounted: sent * subscribers - handled - counted }
 }
 
-export const steps = (p: Profile) => p.overload.reps
+export const steps = (_: Profile) => 1
 
 /**
  * 2x capacity; when the SLO capacity could not be measured (a noisy machine
@@ -53,23 +55,24 @@ export const overloadRate = (capacity: number, saturation: number): { rate: numb
     ? { rate: 2 * capacity, base: "2x capacity at SLO" }
     : { rate: 2 * Math.max(saturation, 50_000), base: "2x closed-loop throughput (no SLO capacity measured)" }
 
-export const run = async (
-  capacity: number,
-  saturation: number,
-  p: Profile,
-  progress: Progress
-): Promise<Array<Row>> => {
-  const { rate, base } = overloadRate(capacity, saturation)
-  const subscribers = 5
+interface OverloadJob {
+  readonly scenario: "overload"
+  readonly rate: number
+  readonly durationMs: number
+  readonly reps: number
+}
+
+const subscribers = 5
+
+export const measure = async (job: OverloadJob) => {
   const reps: Array<Record<string, number>> = []
   let accountingOk = true
   let lowFirst = true
-  for (let i = 0; i < p.overload.reps; i++) {
-    progress.step(`overload ${Math.round(rate / 1000)}k ev/s rep ${i + 1}/${p.overload.reps}`)
+  for (let i = 0; i < job.reps; i++) {
     globalThis.gc?.()
     const r = await openLoop(eventfabric, {
-      rate,
-      durationMs: p.overload.durationMs,
+      rate: job.rate,
+      durationMs: job.durationMs,
       warmupMs: 100,
       subscribers,
       lane: mixedLanes,
@@ -97,11 +100,31 @@ export const run = async (
       criticalHandled: r.handledByLane[0] / subscribers,
       achievedRate: r.achievedRate
     })
-    r.start.destroy()
-    r.done.destroy()
-    r.sendLag.destroy()
+    destroy(r)
   }
-  const a = aggregate(reps, Object.keys(reps[0] ?? {}))
+  return { reps, accountingOk, lowFirst }
+}
+
+export const run = async (ctx: Ctx): Promise<Array<Row>> => {
+  const num = (scenario: string, key: string, match: Record<string, unknown> = {}) => {
+    const v = ctx.rows.find(
+      (r) => r.scenario === scenario && r.impl === "eventfabric" && Object.entries(match).every(([k, x]) => r[k] === x)
+    )?.[key]
+    return typeof v === "number" ? v : 0
+  }
+  const { rate, base } = overloadRate(
+    num("capacity", "capacity"),
+    num("throughput", "eventsPerSec", { subscribers: 5 })
+  )
+  const p = ctx.profile.overload
+  const r = await ctx.run<Awaited<ReturnType<typeof measure>>>(`overload ${Math.round(rate / 1000)}k ev/s`, {
+    scenario: "overload",
+    rate,
+    durationMs: p.durationMs,
+    reps: p.reps
+  } satisfies OverloadJob)
+  if (r === undefined || r.reps.length === 0) return []
+  const a = aggregate(r.reps, Object.keys(r.reps[0]!))
   return [
     {
       scenario: "overload",
@@ -111,10 +134,10 @@ export const run = async (
       rateBase: base,
       lanes: "10/60/30; critical suspend 1024, normal dropping 8192, low sliding 2048",
       ...a,
-      criticalDropped: Math.max(...reps.map((x) => x.criticalDropped!)),
-      uncountedMax: Math.max(...reps.map((x) => Math.abs(x.uncounted!))),
-      lowDropsFirst: lowFirst,
-      everyDropCounted: accountingOk
+      criticalDropped: Math.max(...r.reps.map((x) => x.criticalDropped!)),
+      uncountedMax: Math.max(...r.reps.map((x) => Math.abs(x.uncounted!))),
+      lowDropsFirst: r.lowFirst,
+      everyDropCounted: r.accountingOk
     }
   ]
 }
