@@ -4,7 +4,7 @@
  *
  * - `published + system.published = rejected + deduplicated + dropped + accepted`
  * - `accepted = dispatched + evicted + discarded + queued`
- *  * - `deliveries.total = succeeded + failed + timedOut + rejected + overflowed + interrupted + queued + inFlight`
+ * - `deliveries.total = succeeded + failed + timedOut + rejected + overflowed + interrupted + queued + inFlight`
  *
  * @since 0.1.0
  */
