@@ -78,7 +78,11 @@ interface CapacityJob extends SweepOptions {
 }
 
 export const measure = async (job: CapacityJob) => {
-  destroy(await openLoop(eventfabric, { rate: 20_000, durationMs: 100, warmupMs: 0, subscribers: 5 }))
+  // Warm up at a low and a high rate, so the optimizing compiler's work is not inside the first probes.
+  destroy(await openLoop(eventfabric, { rate: 20_000, durationMs: 100, warmupMs: 0, subscribers: 5, lane: mixedLanes }))
+  destroy(
+    await openLoop(eventfabric, { rate: 100_000, durationMs: 200, warmupMs: 0, subscribers: 5, lane: mixedLanes })
+  )
   return sweep(job, async (rate) => {
     const reps: Array<Omit<Step, "pass">> = []
     for (let i = 0; i < job.repsPerRate; i++) {

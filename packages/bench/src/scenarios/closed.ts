@@ -70,8 +70,10 @@ export interface Rate {
   readonly eventsPerSec: number
   /**
    * Events per second of this process's CPU time (all its threads): what the
-   * work costs, nearly blind to other processes taking the cores, so it
-   * stays comparable between runs on a loaded machine.
+   * work costs, much less disturbed by other processes taking the cores (it
+   * stayed within 4% between runs at load 9-16 on 2 cores while the wall
+   * figure moved 51%). On a nearly idle machine V8's GC helper threads use
+   * the free core, so it can read below the wall figure and vary more.
    */
   readonly eventsPerCpuSec: number
 }
