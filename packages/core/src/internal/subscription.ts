@@ -280,13 +280,13 @@ export class SubscriptionRuntime implements Waiter {
     if (job.lane !== 0) this.order.push(job.lane)
   }
 
-  // A refused delivery never reaches the middleware chain, so a dead-letter
-  // plugin hears of it through `undelivered`; until that answers, it counts as
-  // in flight, so `drain` waits for it. Without a reader nothing is built.
   // Made once: a refusal storm allocates no closure per refused delivery.
   private readonly overflowError = (): DeliveryError =>
     stackless(() => new Overflow({ subscription: this.info.name, capacity: this.info.mailbox }))
 
+  // A refused delivery never reaches the middleware chain, so a dead-letter
+  // plugin hears of it through `undelivered`; until that answers, it counts as
+  // in flight, so `drain` waits for it. Without a reader nothing is built.
   private overflow(job: Job, report: boolean): void {
     const undelivered = this.o.undelivered
     if (undelivered === undefined) {
