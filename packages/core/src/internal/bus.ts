@@ -38,6 +38,12 @@ export interface Subscription {
   readonly stats: Effect.Effect<SubscriptionStats>
   /** Re-tunes the subscription while it runs (seed 000's `configure()`). */
   readonly configure: (options: { readonly concurrency?: number | undefined }) => Effect.Effect<void, InvalidOptions>
+  /**
+   * Unsubscribes now, without closing the scope: no new deliveries; the ones
+   * in flight or queued get the shutdown grace. Idempotent; the scope's
+   * finalizer then does nothing. [peers]
+   */
+  readonly unsubscribe: Effect.Effect<void>
 }
 
 export type { Result }
@@ -437,11 +443,19 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
         context: (yield* Effect.context<R>()) as Context.Context<never>,
         host
       })
-      yield* Effect.addFinalizer(() => unsubscribe(sub))
+      // [peers: unsubscribe handle] once, by the handle or by the scope, whichever is first.
+      let stopped = false
+      const stop = Effect.suspend(() => {
+        if (stopped) return Effect.void
+        stopped = true
+        return unsubscribe(sub)
+      })
+      yield* Effect.addFinalizer(() => stop)
       subscriptions.set(name, sub)
       routes.clear()
       return {
         name,
+        unsubscribe: stop,
         stats: Effect.sync(() => sub.stats()),
         configure: (input) =>
           Effect.map(
