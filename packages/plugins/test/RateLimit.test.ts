@@ -123,7 +123,12 @@ describe("RateLimit", () => {
   it.effect("a bad config value fails the layer with InvalidOptions naming the path", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(
-        Layer.build(busWith(RateLimit.plugin({ limit: 0, window: "1 second", per: "tenant" as never })))
+        Layer.build(
+          EventBus.EventBus.layer().pipe(
+            Layer.provide(Plugin.layer(RateLimit.plugin({ limit: 0, window: "1 second", per: "tenant" as never }))),
+            Layer.provide(RateLimit.layerMemory)
+          )
+        )
       )
       expect(error._tag).toBe("InvalidOptions")
       expect(error.message).toContain(`["limit"]`)
