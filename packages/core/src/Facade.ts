@@ -312,7 +312,9 @@ export interface Facade<R = EventBus> {
    * (default 1024); while the buffer is full the subscription's handler
    * waits, so the bus applies its usual mailbox rule. `break` (or `return()`)
    * unsubscribes; the iterator ends once the facade has closed and the
-   * buffer is read.
+   * buffer is read. A `close()` while a full buffer goes unread waits up to
+   * the bus's `shutdownGrace`, then the held deliveries are interrupted
+   * (counted `interrupted`), like any handler still running.
    */
   readonly events: <T extends Target>(
     target: T,

@@ -46,7 +46,8 @@ export class DelaySchedule {
   private cancelled = 0
   private overflowed = 0
   private closed = false
-  private readonly fibers = new Set<Fiber.Fiber<unknown, unknown>>()
+  // Held events' fibers; `true` once released (then no longer cancellable).
+  private readonly fibers = new Map<Fiber.Fiber<unknown, unknown>, { due: boolean }>()
   private readonly capacity: number
   private readonly context: Context.Context<never>
   private readonly publishNow: Publish
@@ -97,12 +98,17 @@ export class DelaySchedule {
     })
   }
 
-  /** Cancels every held event (shutdown). Idempotent. */
+  /**
+   * Cancels every held event (shutdown). Idempotent. Released ones are not
+   * awaited: one may wait for room in a full `suspend` lane, which the bus's
+   * own shutdown answers (refused, counted) — awaiting it here could deadlock.
+   */
   cancelAll(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.closed = true
-      const fibers = Array.from(this.fibers)
-      return Effect.forEach(fibers, Fiber.interrupt, { discard: true })
+      const held: Array<Fiber.Fiber<unknown, unknown>> = []
+      for (const [fiber, state] of this.fibers) if (!state.due) held.push(fiber)
+      return Fiber.interruptAll(held)
     })
   }
 
@@ -154,14 +160,14 @@ export class DelaySchedule {
   ) {
     this.pending++
     this.total++
-    let due = false
+    const state = { due: false }
     let fiber: Fiber.Fiber<unknown, unknown> | undefined
     const body = Effect.sleep(wait).pipe(
       Effect.andThen(
         Effect.uninterruptible(
           Effect.suspend(() => {
             // Released: from here on the bus counts it like any publish.
-            due = true
+            state.due = true
             this.pending--
             this.released++
             return release
@@ -170,7 +176,7 @@ export class DelaySchedule {
       ),
       Effect.onInterrupt(() =>
         Effect.suspend(() => {
-          if (due) return Effect.void
+          if (state.due) return Effect.void
           this.pending--
           this.cancelled++
           return waiter === undefined ? Effect.void : Deferred.fail(waiter, new BusClosedError({ type }))
@@ -184,7 +190,7 @@ export class DelaySchedule {
     )
     const forked: Fiber.Fiber<unknown, unknown> = Effect.runForkWith(this.context)(body)
     fiber = forked
-    if (forked.pollUnsafe() === undefined) this.fibers.add(forked)
+    if (forked.pollUnsafe() === undefined) this.fibers.set(forked, state)
   }
 }
 
