@@ -63,6 +63,20 @@ describe("Facade emitter API", () => {
     expect(seen.length).toBeGreaterThanOrEqual(3)
   })
 
+  it("closing with an unread full events() buffer waits for the grace, then interrupts the held deliveries, counted", async () => {
+    const bus = await Facade.make(EventBus.EventBus.layer({ shutdownGrace: "50 millis" }))
+    const iterator = bus.events(Task, { capacity: 1, name: "unread" })
+    for (let n = 0; n < 3; n++) bus.emit(Task, { n })
+    await bus.close()
+    const unread = bus.stats().deliveries
+    expect(unread.interrupted).toBeGreaterThanOrEqual(1)
+    expect(unread.total).toBe(unread.succeeded + unread.interrupted)
+    // what was buffered is still readable, then the iterator ends
+    const seen: Array<number> = []
+    for await (const e of iterator) seen.push(e.payload.n)
+    expect(seen[0]).toBe(0)
+  })
+
   it("listenerCount and eventNames describe the facade's subscriptions", async () => {
     const bus = await make()
     const off = bus.on(OrderPlaced, () => {})
