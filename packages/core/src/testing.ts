@@ -53,7 +53,8 @@ export interface Published {
 /**
  * One delivery that ended: `consumed` (the handler succeeded) or `failed`
  * (after the plugins inside the kit gave up; `deadLettered` when a
- * dead-letter plugin stored it).
+ * dead-letter plugin stored it). `envelope` is the one the bus delivered:
+ * its `attempt` is the first try's, whatever a `Retry` inside did.
  *
  * @since 0.2.0
  */
