@@ -94,14 +94,18 @@ describe("delayed publish", () => {
     }).pipe(withBus({ schedule: { capacity: 2 } }))
   )
 
-  it.effect("a delay that is not a duration fails InvalidEvent and holds nothing", () =>
+  it.effect("a delay that is not a duration fails InvalidEvent, holds nothing and is counted rejected", () =>
     Effect.gen(function* () {
       const b = yield* bus
       const error = yield* Effect.flip(b.publish(Task, { n: 1 }, { delay: "soon" as never }))
       expect(error._tag).toBe("InvalidEvent")
       const bad = yield* Effect.flip(b.publish(Task, { n: 1 }, { at: new Date(Number.NaN) }))
       expect(bad._tag).toBe("InvalidEvent")
-      expect((yield* b.stats).scheduled.total).toBe(0)
+      const s = yield* b.stats
+      expect(s.scheduled.total).toBe(0)
+      // refused like any junk publish: counted published and rejected, so the bus's sums hold
+      expect(s.rejected).toBe(2)
+      expect(s.published).toBe(2)
     }).pipe(withBus())
   )
 
