@@ -5,7 +5,7 @@
 import type { Outcome } from "../Delivery.ts"
 import type { LaneStats, Stats, SubscriptionStats } from "../Stats.ts"
 import type { Reports } from "./reports.ts"
-import { type BusState, isSystem } from "./state.ts"
+import type { BusState } from "./state.ts"
 import type { Host, SubscriptionRuntime } from "./subscription.ts"
 
 const settledKeys = [
@@ -26,13 +26,21 @@ const settledKeys = [
  * a report), so a plain delivery, or one of a storm of failures, allocates
  * nothing.
  */
-export const host = (state: BusState, reports: Reports, roomFreed: (sub: SubscriptionRuntime) => void): Host => ({
+export const host = (
+  state: BusState,
+  reports: Reports,
+  dispatcher: {
+    readonly roomFreed: (sub: SubscriptionRuntime) => void
+    readonly kick: (sub: SubscriptionRuntime) => void
+  }
+): Host => ({
   permits: state.permits,
-  roomFreed,
+  roomFreed: dispatcher.roomFreed,
+  kick: dispatcher.kick,
   settled(sub, job, status, lazy, deadLettered, report) {
     state.settled++
     const failure = status === "failed" || status === "timedOut" || status === "rejected" || status === "overflowed"
-    if (isSystem(job.envelope.type)) {
+    if (job.system) {
       state.systemSettled++
       if (failure) state.systemFailures++
     } else {
@@ -45,13 +53,13 @@ export const host = (state: BusState, reports: Reports, roomFreed: (sub: Subscri
       // `system.handler_error` subscriber must not feed itself. Reported
       // before the tracker resolves: its waiter may resume inline and drain or
       // close the bus, which must already count the report.
-      if (report && !isSystem(job.envelope.type)) reports.add(sub, job.envelope, error)
+      if (report && !job.system) reports.add(sub, job.envelope, error)
       if (job.tracker !== undefined) {
         const outcome: Outcome = { subscription: sub.info.name, status, error, deadLettered }
         job.tracker.settle(outcome)
       }
     } else {
-      if (report && lazy !== undefined && !isSystem(job.envelope.type)) sub.report!.count++
+      if (report && lazy !== undefined && !job.system) sub.report!.count++
       job.tracker?.settle({ subscription: sub.info.name, status, error: undefined, deadLettered })
     }
     state.idle.check()

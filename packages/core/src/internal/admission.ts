@@ -7,7 +7,7 @@ import { type Envelope, make as makeEnvelopeAt, problem } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidEvent, type PublishError } from "../Errors.ts"
 import type { Definition, Payload } from "../Event.ts"
 import type { PublishResult } from "../EventBus.ts"
-import type { Receipt } from "../Middleware.ts"
+import { compose, type Publish, type PublishMiddleware, type Receipt } from "../Middleware.ts"
 import type { PublishOptions } from "../Plugin.ts"
 import { Job, Tracker } from "./job.ts"
 import type { Lane } from "./lane.ts"
@@ -73,47 +73,53 @@ const offerNow = (state: BusState, job: Job): Receipt | undefined => {
 const wakeThen = <A>(state: BusState, value: A): Effect.Effect<A> =>
   state.wake.isOpen() ? Effect.succeed(value) : Effect.as(state.wake.open, value)
 
-/** Enqueues, waiting for room on a `suspend` lane. */
-export const enqueue = (state: BusState, envelope: Envelope, tracker: Tracker | undefined) =>
-  Effect.suspend((): Effect.Effect<Receipt, PublishError> => {
-    const job = new Job(envelope, tracker)
-    const now = offerNow(state, job)
-    if (now !== undefined) return now.status === "accepted" ? wakeThen(state, now) : Effect.succeed(now)
-    const lane = state.lanes[job.lane]
-    if (lane.strategy === "suspend" || lane.strategy === "sliding") {
-      // The dispatcher must be awake to make room (a batch wakes it only at its end).
-      if (!state.wake.isOpen()) state.wake.openUnsafe()
-      // A publisher interrupted while it waits un-counts its publish: it
-      // ends `cancelled`, not open.
-      let placed = false
-      const offered = lane.offerWhenSpace(
-        job,
-        () => state.phase === "stopped",
-        () => {
-          placed = true
-          lane.accepted++
-        }
-      )
-      const waiting = Effect.onInterrupt(offered, () =>
-        Effect.sync(() => {
-          if (placed) return
-          state.cancelled++
-          state.count(envelope.type, -1)
-          job.tracker?.cancel()
-        })
-      )
-      return Effect.flatMap(waiting, (ok): Effect.Effect<Receipt, PublishError> => {
-        if (ok) {
-          return wakeThen(state, receiptOf(lane, envelope, "accepted"))
-        }
-        state.refused++
+/**
+ * Enqueues, waiting for room on a `suspend` lane. Called inside its caller's
+ * `suspend` (one per publish, not two).
+ */
+export const enqueue = (
+  state: BusState,
+  envelope: Envelope,
+  tracker: Tracker | undefined
+): Effect.Effect<Receipt, PublishError> => {
+  const job = new Job(envelope, tracker)
+  const now = offerNow(state, job)
+  if (now !== undefined) return now.status === "accepted" ? wakeThen(state, now) : Effect.succeed(now)
+  const lane = state.lanes[job.lane]
+  if (lane.strategy === "suspend" || lane.strategy === "sliding") {
+    // The dispatcher must be awake to make room (a batch wakes it only at its end).
+    if (!state.wake.isOpen()) state.wake.openUnsafe()
+    // A publisher interrupted while it waits un-counts its publish: it
+    // ends `cancelled`, not open.
+    let placed = false
+    const offered = lane.offerWhenSpace(
+      job,
+      () => state.phase === "stopped",
+      () => {
+        placed = true
+        lane.accepted++
+      }
+    )
+    const waiting = Effect.onInterrupt(offered, () =>
+      Effect.sync(() => {
+        if (placed) return
+        state.cancelled++
         state.count(envelope.type, -1)
-        return Effect.fail(new BusClosedError({ type: envelope.type }))
+        job.tracker?.cancel()
       })
-    }
-    lane.dropped++
-    return Effect.fail(new BackpressureError({ lane: lane.priority, capacity: lane.capacity, type: envelope.type }))
-  })
+    )
+    return Effect.flatMap(waiting, (ok): Effect.Effect<Receipt, PublishError> => {
+      if (ok) {
+        return wakeThen(state, receiptOf(lane, envelope, "accepted"))
+      }
+      state.refused++
+      state.count(envelope.type, -1)
+      return Effect.fail(new BusClosedError({ type: envelope.type }))
+    })
+  }
+  lane.dropped++
+  return Effect.fail(new BackpressureError({ lane: lane.priority, capacity: lane.capacity, type: envelope.type }))
+}
 
 // Admission middleware may refuse (InvalidEvent) or suppress (deduplicated)
 // without reaching `enqueue`; those verdicts are counted here, once.
@@ -126,13 +132,21 @@ const countVerdict = (state: BusState) => (exit: Exit.Exit<Receipt, PublishError
   return Effect.void
 }
 
-export const innermost = (state: BusState) => (envelope: Envelope) =>
-  Effect.flatMap(CurrentTracker, (t) => enqueue(state, envelope, t))
+/**
+ * The admission chain: the publish middleware around the enqueue, its
+ * verdicts counted (one counting function per bus, not a closure per publish).
+ */
+export const chain = (state: BusState, middleware: ReadonlyArray<PublishMiddleware>): Publish => {
+  const innermost: Publish = (envelope) => Effect.flatMap(CurrentTracker, (t) => enqueue(state, envelope, t))
+  const composed = compose(middleware, innermost)
+  const verdict = countVerdict(state)
+  return (envelope, definition) => Effect.onExit(composed(envelope, definition), verdict)
+}
 
 const admit = (state: BusState, envelope: Envelope, definition: Definition, tracker: Tracker | undefined) => {
   const chain = state.publishChain
   if (chain === undefined) return enqueue(state, envelope, tracker)
-  const chained = Effect.onExit(chain(envelope, definition), countVerdict(state))
+  const chained = chain(envelope, definition)
   return tracker === undefined ? chained : Effect.provideService(chained, CurrentTracker, tracker)
 }
 

@@ -68,10 +68,13 @@ export class Job {
   readonly envelope: Envelope
   readonly tracker: Tracker | undefined
   readonly lane: LaneIndex
+  /** A `system.*` event: decided once here, not once per delivery. */
+  readonly system: boolean
 
   constructor(envelope: Envelope, tracker: Tracker | undefined) {
     this.envelope = envelope
     this.tracker = tracker
     this.lane = laneIndex[envelope.priority]
+    this.system = envelope.type.startsWith("system.")
   }
 }

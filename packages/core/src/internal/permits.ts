@@ -40,7 +40,7 @@ export class Permits {
 
   release(): void {
     this.taken--
-    this.wake()
+    if (this.waiters.size > 0) this.wake()
   }
 
   resize(max: number): void {
