@@ -50,7 +50,8 @@ export interface SubscribeOptions<A = unknown> {
 /**
  * A live subscription. Closing the scope it was made in unsubscribes: no new
  * deliveries, the ones in flight or in the mailbox get the shutdown grace,
- * then are interrupted and counted.
+ * then are interrupted and counted. `subscription.unsubscribe` does the same
+ * without closing the scope (once; the scope's finalizer then does nothing).
  *
  * @since 0.1.0
  */
@@ -65,6 +66,12 @@ export interface Subscription {
    * the first read), so a finalizer that flushes (Batching) stays within it.
    */
   readonly graceLeft: Effect.Effect<Duration.Duration>
+  /**
+   * Unsubscribes now, without closing the scope: no new deliveries; the ones
+   * in flight or queued get a shutdown grace of their own. Idempotent; the
+   * scope's finalizer then does nothing.
+   */
+  readonly unsubscribe: Effect.Effect<void>
 }
 
 /**

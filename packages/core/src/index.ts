@@ -5,6 +5,7 @@
  */
 export * as Delivery from "./Delivery.ts"
 export * as Egress from "./Egress.ts"
+export * as Emitter from "./Emitter.ts"
 export * as Envelope from "./Envelope.ts"
 export * as Errors from "./Errors.ts"
 export * as Event from "./Event.ts"

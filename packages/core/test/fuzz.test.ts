@@ -238,6 +238,7 @@ describe("fuzz: core entry points", () => {
             for (const e of errors) expectTyped(e)
             const s = facade.stats()
             expectBalanced(s)
+            // A string target is an emit by registered name: an unknown name is counted `invalid`.
             expect(s.facade.emitted).toBe(
               s.published + s.refused + s.facade.overflowed + s.facade.pending + s.facade.invalid
             )

@@ -112,6 +112,7 @@ export const stats = (state: BusState): Stats => {
     refused: state.refused,
     cancelled: state.cancelled,
     queued: sum("queued"),
+    scheduled: state.schedule.stats(),
     lanes: { critical, normal, low },
     deliveries,
     subscriptions: subs,

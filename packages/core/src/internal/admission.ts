@@ -11,6 +11,7 @@ import { compose, type Publish, type PublishMiddleware, type Receipt } from "../
 import type { PublishOptions } from "../Plugin.ts"
 import { Job, Tracker } from "./job.ts"
 import type { Lane } from "./lane.ts"
+import { isDelayed } from "./schedule.ts"
 import type { BusState } from "./state.ts"
 
 /** The tracker of the `publishAndWait` in progress, read by the innermost publish. */
@@ -172,9 +173,16 @@ export const publish = <D extends Definition>(
     const bad = invalid(definition, opts)
     if (bad !== undefined) return rejectedWith(state, bad)
     if (!accepts(state, internal)) return closedError(state, definition.name)
+    if (isDelayed(opts)) return delayed(state, definition, payload, opts!)
     state.count(definition.name, 1)
     return admit(state, makeEnvelope(state, definition, payload, opts), definition, undefined)
   })
+
+// A `{ delay }` / `{ at }` publish is held by the schedule and comes back
+// through `publish` when due: counted `published` and admitted only then.
+// Only this path makes the closure; a plain publish pays the one check above.
+const delayed = (state: BusState, definition: Definition, payload: unknown, opts: PublishOptions) =>
+  state.schedule.publish(definition, payload, opts, (d, p, o) => publish(state, d, p as never, o, false))
 
 /**
  * A batch of one definition: one clock read, envelopes made in one loop and,
@@ -201,6 +209,7 @@ export const publishAll = <D extends Definition>(
     const now = state.clock.currentTimeMillisUnsafe()
     // One id per event: an `id` in the shared options would repeat.
     const shared = opts?.id === undefined ? opts : { ...opts, id: undefined }
+    if (isDelayed(shared)) return Effect.forEach(items, (item) => delayed(state, definition, item, shared!))
     const receipts = new Array<Receipt>(items.length)
     let i = 0
     const loop = (): Effect.Effect<ReadonlyArray<Receipt>, PublishError> => {
@@ -237,6 +246,11 @@ export const publishAndWait = <D extends Definition>(
     const bad = invalid(definition, opts)
     if (bad !== undefined) return rejectedWith(state, bad)
     if (!accepts(state, false)) return closedError(state, definition.name)
+    if (isDelayed(opts)) {
+      return state.schedule.publishAndWait(definition, payload, opts!, (d, p, o) =>
+        publishAndWait(state, d, p as never, o)
+      )
+    }
     state.count(definition.name, 1)
     const envelope = makeEnvelope(state, definition, payload, opts)
     state.waiting++
@@ -247,7 +261,8 @@ export const publishAndWait = <D extends Definition>(
         return Effect.failCause(cause)
       },
       onSuccess: (receipt) => {
-        if (receipt.status !== "accepted") tracker.end(receipt.status)
+        // "scheduled" comes only from the schedule's own path above, never from admission.
+        if (receipt.status !== "accepted" && receipt.status !== "scheduled") tracker.end(receipt.status)
         return Deferred.await(tracker.deferred)
       }
     })

@@ -141,11 +141,22 @@ export const subscribe = <S extends Selector.Selector, E, R>(
       host
     })
     const scope = yield* Scope.Scope
-    yield* Effect.addFinalizer(() => unsubscribe(state, sub, scope))
+    // Once, by the handle or by the scope, whichever comes first. The handle's
+    // call gets a grace window of its own, so it does not open (and use up)
+    // the window of the scope it was made in.
+    let stopped = false
+    const stop = (window: object) =>
+      Effect.suspend(() => {
+        if (stopped) return Effect.void
+        stopped = true
+        return unsubscribe(state, sub, window)
+      })
+    yield* Effect.addFinalizer(() => stop(scope))
     state.subscriptions.set(name, sub)
     state.routes.clear()
     return {
       name,
+      unsubscribe: Effect.suspend(() => stop({})),
       graceLeft: Effect.sync(() => graceLeft(state, scope)),
       stats: Effect.sync(() => sub.stats()),
       configure: (input) =>
@@ -278,6 +289,9 @@ export const shutdown = (
 ) =>
   Effect.gen(function* () {
     state.phase = "draining"
+    // Held delayed events are cancelled, not released early nor waited for
+    // (a one-day delay would outlast the grace); see internal/schedule.ts.
+    yield* state.schedule.cancelAll()
     yield* record(state, BusStopping, sinks)
     yield* Effect.timeoutOption(state.idle.await, graceLeft(state, scope))
     for (const flush of afterDrain()) yield* flush

@@ -12,6 +12,7 @@ import type { DeliveryStats } from "../Stats.ts"
 import { Idle } from "./idle.ts"
 import type { Lane } from "./lane.ts"
 import type { Permits } from "./permits.ts"
+import { DelaySchedule } from "./schedule.ts"
 import type { SubscriptionRuntime, Undelivered } from "./subscription.ts"
 
 /** The subscriptions an event type routes to; cached until the set changes. */
@@ -52,6 +53,8 @@ export class BusState {
   readonly routes = new Map<string, Route>()
   /** Counters of subscriptions that have ended. */
   readonly retired = emptyDeliveries()
+  /** Delayed publishes (`{ delay }` / `{ at }`) held until due; idle unless one is made. */
+  readonly schedule: DelaySchedule
 
   phase: Phase = "open"
   published = 0
@@ -106,6 +109,10 @@ export class BusState {
     this.lanes = options.lanes
     this.wake = options.wake
     this.permits = options.permits
+    this.schedule = new DelaySchedule(options.options.schedule.capacity, options.context, (type) => {
+      this.count(type, 1)
+      this.rejected++
+    })
     this.idle = new Idle(() => this.isIdle())
   }
 
