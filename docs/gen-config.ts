@@ -26,7 +26,8 @@ const descriptions: Record<string, string> = {
   maxConcurrentHandlers: "Handlers running at once, across all subscriptions (re-tunable with `configure`)",
   timeout: "Handler timeout for subscriptions that set none",
   mailbox: "Mailbox capacity for subscriptions that set none; past it deliveries fail `Overflow`",
-  shutdownGrace: "How long closing the bus waits for lanes and mailboxes to drain"
+  shutdownGrace: "How long closing the bus waits for lanes and mailboxes to drain",
+  "schedule.capacity": "Delayed publishes (`{ delay }` / `{ at }`) held at once; past it `ScheduleFullError`"
 }
 
 interface Ast {

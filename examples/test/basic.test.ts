@@ -3,8 +3,9 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { describe, expect, it } from "@effect/vitest"
 import { EventBus } from "@eventfabric/core"
+import { TestKit } from "@eventfabric/core/testing"
 import { Effect } from "effect"
-import { program } from "../src/basic.ts"
+import { OrderPlaced, program } from "../src/basic.ts"
 
 const basic = fileURLToPath(new URL("../src/basic.ts", import.meta.url))
 
@@ -16,6 +17,18 @@ describe("examples/basic", () => {
       expect(stats.deliveries).toMatchObject({ succeeded: 3, failed: 1, queued: 0, inFlight: 0 })
       expect(stats.unrouted).toBe(1)
     })
+  )
+
+  it.effect("the test kit sees both orders published, the declined card failed and the rest consumed", () =>
+    Effect.gen(function* () {
+      yield* program
+      const kit = yield* TestKit
+      yield* kit.expectPublished(OrderPlaced, (p) => p.orderId === "o-1")
+      yield* kit.expectPublished(OrderPlaced, (p) => p.total === 250)
+      const declined = yield* kit.awaitFailed("payments")
+      expect(declined.envelope.payload).toEqual({ orderId: "o-2", total: 250 })
+      expect((yield* kit.consumed).map((d) => d.subscription).sort()).toEqual(["payments", "revenue", "revenue"])
+    }).pipe(Effect.provide(TestKit.layerBus()))
   )
 
   it("runs as a script and prints each step", async () => {

@@ -4,12 +4,14 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
+import { TestKit } from "@eventfabric/core/testing"
+import { DeadLetter, Retry, Validation } from "@eventfabric/plugins"
 import { RedisConnection } from "@eventfabric/redis"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import { Redis } from "effect/persistence/Redis"
 import { TestClock } from "effect/testing"
 import { Test } from "../src/environments/layers.ts"
-import { program } from "../src/environments/program.ts"
+import { OrderPlaced, program } from "../src/environments/program.ts"
 
 const main = fileURLToPath(new URL("../src/environments/main.ts", import.meta.url))
 
@@ -35,6 +37,34 @@ describe("examples/environments", () => {
       expect(report.handled).toEqual(["o-1", "o-2", "o-2"]) // no dedup in test
       expect(report.deadLettered).toEqual(["fulfilment:o-3"])
     })
+  )
+
+  it.effect("test, with the test kit outermost: it sees o-3 dead-lettered after its retries, the rest consumed", () =>
+    Effect.gen(function* () {
+      const fiber = yield* Effect.forkChild(program, { startImmediately: true })
+      yield* TestClock.adjust("3 seconds") // both retries of o-3
+      yield* Fiber.join(fiber)
+      const kit = yield* TestKit
+      yield* kit.expectPublished(OrderPlaced, (p) => p.orderId === "o-3")
+      const [failure] = yield* kit.deadLettered
+      expect(failure?.envelope.payload).toMatchObject({ orderId: "o-3" })
+      expect(failure?.error?._tag).toBe("HandlerError") // the verdict after Retry gave up and DeadLetter stored it
+      expect((yield* kit.consumed).map((d) => (d.envelope.payload as { orderId: string }).orderId)).toEqual([
+        "o-1",
+        "o-2",
+        "o-2"
+      ])
+    }).pipe(
+      Effect.provide(
+        // The example's Test layer, with the kit added in front of its plugins.
+        TestKit.layerBus(
+          { shutdownGrace: "1 second" },
+          Validation.plugin(),
+          DeadLetter.plugin(),
+          Retry.plugin({ times: 2, base: "1 second", jitter: false })
+        ).pipe(Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 100 })))
+      )
+    )
   )
 
   it("dev: console logging plugin, no dedup", async () => {

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { type Duration, Schema } from "effect"
 import { type Definition, EventName, type PayloadSchema, Priority } from "./Event.ts"
 import { uuidv7 } from "./internal/id.ts"
 
@@ -104,6 +104,13 @@ export interface PublishOptions {
   readonly id?: string | undefined
   readonly publishedAt?: number | undefined
   readonly attempt?: number | undefined
+  /**
+   * Hold the event in the bus's schedule for this long before it is
+   * published (`"5 seconds"`, millis, a `Duration`). With `at` too, the later wins.
+   */
+  readonly delay?: Duration.Input | undefined
+  /** Hold the event until this time (a `Date` or epoch milliseconds, on the bus's `Clock`). */
+  readonly at?: Date | number | undefined
 }
 
 /**

@@ -80,8 +80,28 @@ export class InvalidOptions extends Schema.TaggedError<InvalidOptions>()("Invali
 }) {}
 
 /**
+ * A delayed publish (`{ delay }` / `{ at }`) found the bus's schedule full
+ * (`schedule.capacity`). Nothing was held; counted `scheduled.overflowed`.
+ *
+ * @example
+ * ```ts
+ * import { Errors } from "@eventfabric/core"
+ * new Errors.ScheduleFullError({ type: "orders.reminder", capacity: 10_000 }).message
+ * ```
+ * @since 0.2.0
+ */
+export class ScheduleFullError extends Schema.TaggedError<ScheduleFullError>()("ScheduleFullError", {
+  type: Schema.String,
+  capacity: Schema.Number
+}) {
+  override get message() {
+    return `the schedule holds ${this.capacity} delayed events; ${this.type} not scheduled`
+  }
+}
+
+/**
  * Everything `publish` can fail with.
  *
  * @since 0.1.0
  */
-export type PublishError = BackpressureError | BusClosedError | InvalidEvent
+export type PublishError = BackpressureError | BusClosedError | InvalidEvent | ScheduleFullError

@@ -28,7 +28,8 @@ export type SubscribeOptions<A = unknown> = internal.SubscribeOptions<A>
 /**
  * A live subscription. Closing the scope it was made in unsubscribes: no new
  * deliveries, the ones in flight or in the mailbox get the shutdown grace,
- * then are interrupted and counted.
+ * then are interrupted and counted. `subscription.unsubscribe` does the same
+ * without closing the scope (once; the scope's finalizer then does nothing).
  *
  * @since 0.1.0
  */

@@ -25,9 +25,10 @@
 import { Cause, Context, Duration, Effect, Exit, type Fiber, type Layer, ManagedRuntime, Schema, Scope } from "effect"
 import type { DeliveryError } from "./Delivery.ts"
 import type { Envelope } from "./Envelope.ts"
-import { InvalidOptions, type PublishError } from "./Errors.ts"
+import { BusClosedError, InvalidEvent, InvalidOptions, type PublishError } from "./Errors.ts"
 import { type Definition, type Payload, Priority } from "./Event.ts"
 import { type EnvelopeOf, EventBus, type PublishResult, type SubscribeOptions } from "./EventBus.ts"
+import * as listen from "./internal/listen.ts"
 import type { Receipt } from "./Middleware.ts"
 import * as Options from "./Options.ts"
 import type { PublishOptions } from "./Plugin.ts"
@@ -172,12 +173,15 @@ export interface Unsubscribe {
  *   the bus to stop after `close()` began.
  * - `overflowed`: emits refused because that buffer was full (`EmitOverflow`).
  * - `errors`: failures reported to `onError` or by a rejected `emitAndWait`.
+ * - `invalid`: emits by name (`emit("orders.placed", …)`) refused before the
+ *   bus: a name not in the `registry`, or a payload its Schema rejects.
  *
  * Every other end of an emit is counted by the bus: `published` (then
  * rejected / deduplicated / dropped / accepted) or `refused` (closed). With
  * no other publisher and no failing handler (whose `system.handler_error`
  * events the bus publishes itself), at rest:
- * `emitted = published + refused + overflowed + pending`.
+ * `emitted = published + refused + overflowed + pending + invalid`
+ * (a delayed emit counts in `published` once the schedule releases it).
  *
  * @since 0.1.0
  */
@@ -186,6 +190,7 @@ export interface FacadeCounters {
   readonly pending: number
   readonly overflowed: number
   readonly errors: number
+  readonly invalid: number
 }
 
 /**
@@ -210,6 +215,8 @@ export interface FacadeStats extends Stats {
  *   before it shuts the bus down (default 5 seconds; the bus's own
  *   `shutdownGrace` then bounds the drain).
  * - `memoMap`: share layer memoisation with other runtimes.
+ * - `registry`: the definitions `emit(name, payload)` may name; a name
+ *   outside it, or a payload its Schema rejects, is an `InvalidEvent`.
  *
  * @example
  * ```ts
@@ -229,6 +236,7 @@ export interface FacadeOptions {
   readonly maxPending?: number | undefined
   readonly closeTimeout?: Duration.Input | undefined
   readonly memoMap?: Layer.MemoMap | undefined
+  readonly registry?: ReadonlyArray<Definition> | undefined
 }
 
 const FacadeConfig = Schema.Struct({
@@ -257,16 +265,24 @@ export interface Facade<R = EventBus> {
    * synchronous code, timers, `async` functions, handlers. Refusals go to
    * `onError` and are counted.
    */
-  readonly emit: <D extends Definition>(definition: D, payload: Payload<D>, options?: PublishOptions) => void
+  readonly emit: {
+    <D extends Definition>(definition: D, payload: Payload<D>, options?: PublishOptions): void
+    /**
+     * By a registered name, for code that has only strings: the name is
+     * looked up in `registry` and the payload decoded by its Schema; a
+     * failure is an `InvalidEvent` sent to the error handler (counted `invalid`).
+     */
+    (name: string, payload: unknown, options?: PublishOptions): void
+  }
   /**
    * Publishes, then resolves once every delivery of the event has ended.
    * Rejects with an `EmitError` when the bus does not take the event.
    */
-  readonly emitAndWait: <D extends Definition>(
-    definition: D,
-    payload: Payload<D>,
-    options?: PublishOptions
-  ) => Promise<EmitResult>
+  readonly emitAndWait: {
+    <D extends Definition>(definition: D, payload: Payload<D>, options?: PublishOptions): Promise<EmitResult>
+    /** By a registered name; rejects with `InvalidEvent` for an unknown name or a bad payload. */
+    (name: string, payload: unknown, options?: PublishOptions): Promise<EmitResult>
+  }
   /**
    * Subscribes a handler until the returned function is called (or `off`).
    * Throws `InvalidOptions` at once on a bad option, a name in use, or a
@@ -277,19 +293,55 @@ export interface Facade<R = EventBus> {
     handler: Handler<EnvelopeOfTarget<T>>,
     options?: SubscribeOptions<EnvelopeOfTarget<T>>
   ) => Unsubscribe
-  /** Like `on`, for the first matching event only; then unsubscribes. */
-  readonly once: <T extends Target>(
+  readonly once: {
+    /** Like `on`, for the first matching event only; then unsubscribes. */
+    <T extends Target>(
+      target: T,
+      handler: Handler<EnvelopeOfTarget<T>>,
+      options?: SubscribeOptions<EnvelopeOfTarget<T>>
+    ): Unsubscribe
+    /**
+     * Without a handler: a Promise of the next matching event. It rejects with
+     * `BusClosedError` if the facade closes first, with the signal's reason
+     * when `signal` aborts, and with `InvalidOptions` on a bad option.
+     */
+    <T extends Target>(target: T, options?: OnceOptions<EnvelopeOfTarget<T>>): Promise<EnvelopeOfTarget<T>>
+  }
+  /**
+   * The matching events as an async iterator, buffered up to `capacity`
+   * (default 1024); while the buffer is full the subscription's handler
+   * waits, so the bus applies its usual mailbox rule. `break` (or `return()`)
+   * unsubscribes; the iterator ends once the facade has closed and the
+   * buffer is read. A `close()` while a full buffer goes unread waits up to
+   * the bus's `shutdownGrace`, then the held deliveries are interrupted
+   * (counted `interrupted`), like any handler still running.
+   */
+  readonly events: <T extends Target>(
     target: T,
-    handler: Handler<EnvelopeOfTarget<T>>,
-    options?: SubscribeOptions<EnvelopeOfTarget<T>>
-  ) => Unsubscribe
+    options?: EventsOptions<EnvelopeOfTarget<T>>
+  ) => AsyncIterableIterator<EnvelopeOfTarget<T>>
+  /**
+   * How many facade subscriptions an event of this type reaches (a definition
+   * or a type name); all of them without an argument.
+   */
+  readonly listenerCount: (type?: Definition | string) => number
+  /** The definitions' names and patterns the facade has subscriptions for, once each. */
+  readonly eventNames: () => ReadonlyArray<string>
+  /** Replaces the error handler (`onError`) while the facade runs. */
+  readonly setErrorHandler: (handler: (error: EmitError) => void) => void
+  /** Back to the default: a warning through the runtime's logger. */
+  readonly clearErrorHandler: () => void
   /**
    * Unsubscribes by subscription name, by the function `on` returned, or by
    * handler (every subscription made with it).
    */
   readonly off: (target: string | Unsubscribe | Handler<any>) => Promise<void>
-  /** A snapshot of the bus's counters and the facade's. Works after `close`. */
-  readonly stats: () => FacadeStats
+  /**
+   * A snapshot of the bus's counters and the facade's. Works after `close`.
+   * `stats.since(earlier)` answers the counters accumulated since that
+   * snapshot (gauges such as `queued` and `inFlight` stay current).
+   */
+  readonly stats: StatsReader
   /** Resolves once waiting emits reached the bus and the bus is idle. */
   readonly drain: () => Promise<void>
   /**
@@ -301,6 +353,78 @@ export interface Facade<R = EventBus> {
   readonly isClosed: () => boolean
   /** The runtime, to run other effects against the same services (until `close`). */
   readonly runtime: ManagedRuntime.ManagedRuntime<R, never>
+}
+
+/**
+ * Options of `once(target)` without a handler: the subscription's options and
+ * an `AbortSignal` that gives up waiting.
+ *
+ * @since 0.2.0
+ */
+export interface OnceOptions<A> extends SubscribeOptions<A> {
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * Options of `events(target)`: the subscription's options, the iterator's
+ * buffer `capacity` (default 1024) and an `AbortSignal` that ends it.
+ *
+ * @since 0.2.0
+ */
+export interface EventsOptions<A> extends SubscribeOptions<A> {
+  readonly capacity?: number | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * `stats()`, plus `stats.since(snapshot)`: the counters since that snapshot.
+ *
+ * @example
+ * ```ts
+ * import { EventBus, Facade } from "@eventfabric/core"
+ * const bus = await Facade.make(EventBus.EventBus.layer())
+ * const before = bus.stats()
+ * // ... work ...
+ * const delta = bus.stats.since(before)
+ * console.log(delta.published, delta.deliveries.failed)
+ * ```
+ * @since 0.2.0
+ */
+export interface StatsReader {
+  (): FacadeStats
+  readonly since: (snapshot: FacadeStats) => FacadeStats
+}
+
+// Fields that are levels, not counts: `since` keeps their current value.
+const gauges = new Set([
+  "capacity",
+  "strategy",
+  "queued",
+  "inFlight",
+  "pending",
+  "concurrency",
+  "mailbox",
+  "maxConcurrentHandlers",
+  "closed",
+  "name"
+])
+
+const delta = (now: unknown, then: unknown): unknown => {
+  if (Array.isArray(now)) {
+    const earlier = Array.isArray(then) ? (then as Array<{ name?: string }>) : []
+    return now.map((s: { name?: string }) =>
+      delta(
+        s,
+        earlier.find((t) => t.name === s.name)
+      )
+    )
+  }
+  if (typeof now === "number") return now - (typeof then === "number" ? then : 0)
+  if (typeof now !== "object" || now === null) return now
+  const out: Record<string, unknown> = {}
+  const prev = (typeof then === "object" && then !== null ? then : {}) as Record<string, unknown>
+  for (const [key, value] of Object.entries(now)) out[key] = gauges.has(key) ? value : delta(value, prev[key])
+  return out
 }
 
 interface Waiter {
@@ -317,6 +441,7 @@ interface Pending {
 
 interface Entry {
   readonly name: string
+  readonly selector: Selector.Selector
   readonly handler: Handler<any>
   readonly unsubscribe: Unsubscribe
 }
@@ -374,6 +499,11 @@ const toEffect =
         return controller === undefined ? undefined : Effect.sync(() => controller.abort())
       })
     })
+
+const label = (selector: Selector.Selector): string => {
+  if ("_tag" in selector) return selector._tag === "Pattern" ? selector.pattern : selector.name
+  return selector.map((d) => d.name).join("|")
+}
 
 const errorOf = (type: string, cause: Cause.Cause<PublishError>): EmitError => {
   for (const reason of cause.reasons) if (reason._tag === "Fail") return reason.error
@@ -446,17 +576,23 @@ export const make = async <R, E>(
   let emitted = 0
   let overflowed = 0
   let errors = 0
+  let invalid = 0
+  let onError = options?.onError
   const entries = new Map<string, Entry>()
+  // Pending `once(target)` Promises and `events(target)` iterators, ended after close.
+  const closers = new Set<() => void>()
+  const registry = new Map<string, Definition>()
+  for (const definition of options?.registry ?? []) registry.set(definition.name, definition)
 
   const report = (error: EmitError, waiter: Waiter | undefined) => {
     errors++
     if (waiter !== undefined) return waiter.reject(error)
-    if (options?.onError === undefined) {
+    if (onError === undefined) {
       fork(Effect.logWarning(`eventfabric: emit of ${error.type} failed: ${error.message}`))
       return
     }
     try {
-      options.onError(error)
+      onError(error)
     } catch {
       // onError must not turn an emit into a throw; the error is counted.
     }
@@ -544,12 +680,40 @@ export const make = async <R, E>(
     }
   }
 
-  const emit = <D extends Definition>(definition: D, payload: Payload<D>, opts?: PublishOptions): void =>
-    submit({ definition, payload, options: opts, waiter: undefined })
+  // An emit by name: looked up in the registry and decoded by its Schema, so
+  // code with only strings cannot publish what typed code could not.
+  const byName = (name: string, payload: unknown, opts: PublishOptions | undefined, waiter: Waiter | undefined) => {
+    const definition = registry.get(name)
+    if (definition === undefined) {
+      emitted++
+      invalid++
+      const known = [...registry.keys()].join(", ")
+      const message = `unknown event type "${name}"; the registry has: ${known === "" ? "nothing" : known}`
+      return report(new InvalidEvent({ type: name, message }), waiter)
+    }
+    const decoded = Schema.decodeUnknownExit(definition.payload)(payload, { errors: "all" })
+    if (Exit.isFailure(decoded)) {
+      emitted++
+      invalid++
+      const error = Cause.squash(decoded.cause)
+      return report(
+        new InvalidEvent({ type: name, message: error instanceof Error ? error.message : String(error) }),
+        waiter
+      )
+    }
+    submit({ definition, payload: decoded.value, options: opts, waiter })
+  }
 
-  const emitAndWait = <D extends Definition>(definition: D, payload: Payload<D>, opts?: PublishOptions) =>
+  const emit = (target: Definition | string, payload: unknown, opts?: PublishOptions): void => {
+    if (typeof target === "string") return byName(target, payload, opts, undefined)
+    submit({ definition: target, payload, options: opts, waiter: undefined })
+  }
+
+  const emitAndWait = (target: Definition | string, payload: unknown, opts?: PublishOptions) =>
     new Promise<EmitResult>((resolve, reject) =>
-      submit({ definition, payload, options: opts, waiter: { resolve, reject } })
+      typeof target === "string"
+        ? byName(target, payload, opts, { resolve, reject })
+        : submit({ definition: target, payload, options: opts, waiter: { resolve, reject } })
     )
 
   const subscribe = (
@@ -596,8 +760,48 @@ export const make = async <R, E>(
       },
       { subscription: name }
     )
-    entries.set(name, { name, handler, unsubscribe })
+    entries.set(name, { name, selector, handler, unsubscribe })
     return unsubscribe
+  }
+
+  const once = (target: Target, handlerOrOptions?: Handler<any> | OnceOptions<any>, opts?: SubscribeOptions<any>) => {
+    if (typeof handlerOrOptions === "function") return subscribe(target, handlerOrOptions, opts, true)
+    const { signal, ...rest } = handlerOrOptions ?? {}
+    return listen.next(
+      (handler) => subscribe(target, handler, rest, true),
+      closers,
+      () => new BusClosedError({ type: typeof target === "string" ? target : label(target) }),
+      signal
+    )
+  }
+
+  const events = (target: Target, opts?: EventsOptions<any>) => {
+    const { signal, capacity, ...rest } = opts ?? {}
+    // Waiting for the reader is not a hung handler: no timeout unless asked for.
+    const subscribeOptions = { timeout: Duration.infinity, ...rest }
+    return listen.iterate(
+      (handler) => subscribe(target, handler, subscribeOptions, false),
+      closers,
+      capacity ?? 1024,
+      signal
+    )
+  }
+
+  const listenerCount = (type?: Definition | string): number => {
+    if (type === undefined) return entries.size
+    const name = typeof type === "string" ? type : type.name
+    let n = 0
+    for (const e of entries.values()) if (Selector.matches(e.selector, name)) n++
+    return n
+  }
+
+  const eventNames = (): ReadonlyArray<string> => {
+    const names = new Set<string>()
+    for (const e of entries.values()) {
+      if ("_tag" in e.selector && e.selector._tag === "Pattern") names.add(e.selector.pattern)
+      else for (const d of Selector.definitions(e.selector)) names.add(d.name)
+    }
+    return [...names]
   }
 
   const off = async (target: string | Unsubscribe | Handler<any>): Promise<void> => {
@@ -607,9 +811,12 @@ export const make = async <R, E>(
     await Promise.all(doomed.map((e) => e.unsubscribe()))
   }
 
-  const stats = (): FacadeStats => ({
+  const snapshot = (): FacadeStats => ({
     ...runSync(bus.stats),
-    facade: { emitted, pending: outbox.length + late.length, overflowed, errors }
+    facade: { emitted, pending: outbox.length + late.length, overflowed, errors, invalid }
+  })
+  const stats: StatsReader = Object.assign(snapshot, {
+    since: (earlier: FacadeStats) => delta(snapshot(), earlier) as FacadeStats
   })
 
   const drain = async (): Promise<void> => {
@@ -638,13 +845,23 @@ export const make = async <R, E>(
       for (let item = outbox.shift(); item !== undefined; item = outbox.shift()) leftovers.push(item)
       for (const item of leftovers) start(item)
       notifyEmpty()
+      for (const end of [...closers]) end()
     })())
 
   return {
     emit,
     emitAndWait,
     on: (target, handler, opts) => subscribe(target, handler as Handler<any>, opts as SubscribeOptions<any>, false),
-    once: (target, handler, opts) => subscribe(target, handler as Handler<any>, opts as SubscribeOptions<any>, true),
+    once: once as Facade["once"],
+    events: events as Facade["events"],
+    listenerCount,
+    eventNames,
+    setErrorHandler: (handler) => {
+      onError = handler
+    },
+    clearErrorHandler: () => {
+      onError = undefined
+    },
     off,
     stats,
     drain,

@@ -12,7 +12,9 @@ import type { Definition, Priority } from "./Event.ts"
 
 /**
  * What admission answers: the event was enqueued (`accepted`), refused by a
- * full `dropping` lane (`dropped`), or suppressed as a repeat (`deduplicated`).
+ * full `dropping` lane (`dropped`), suppressed as a repeat (`deduplicated`),
+ * or held for later by a `{ delay }` / `{ at }` publish (`scheduled`; it runs
+ * admission when it comes due).
  *
  * @since 0.1.0
  */
@@ -20,7 +22,7 @@ export interface Receipt {
   readonly id: string
   readonly type: string
   readonly lane: Priority
-  readonly status: "accepted" | "dropped" | "deduplicated"
+  readonly status: "accepted" | "dropped" | "deduplicated" | "scheduled"
 }
 
 /**

@@ -73,7 +73,8 @@ export const defaults = {
   maxConcurrentHandlers: 100,
   timeout: Duration.seconds(30),
   mailbox: 1024,
-  shutdownGrace: Duration.seconds(5)
+  shutdownGrace: Duration.seconds(5),
+  schedule: { capacity: 10_000 }
 } as const
 
 const busOptions = <D extends Schema.Codec<Duration.Duration, any, never, never>>(duration: D) =>
@@ -94,7 +95,9 @@ const busOptions = <D extends Schema.Codec<Duration.Duration, any, never, never>
     /** Default mailbox capacity for subscriptions that set none. */
     mailbox: Schema.optional(PositiveInt),
     /** How long shutdown waits for lanes and mailboxes to drain. */
-    shutdownGrace: Schema.optional(duration)
+    shutdownGrace: Schema.optional(duration),
+    /** Delayed publishes held at once (`{ delay }` / `{ at }`); past it publish fails `ScheduleFullError`. */
+    schedule: Schema.optional(Schema.Struct({ capacity: PositiveInt }))
   })
 
 /**
@@ -145,6 +148,7 @@ export interface Resolved {
   readonly timeout: Duration.Duration
   readonly mailbox: number
   readonly shutdownGrace: Duration.Duration
+  readonly schedule: { readonly capacity: number }
 }
 
 /**
@@ -167,7 +171,8 @@ export const resolve = (options: typeof BusOptions.Type): Resolved => ({
   maxConcurrentHandlers: options.maxConcurrentHandlers ?? defaults.maxConcurrentHandlers,
   timeout: options.timeout ?? defaults.timeout,
   mailbox: options.mailbox ?? defaults.mailbox,
-  shutdownGrace: options.shutdownGrace ?? defaults.shutdownGrace
+  shutdownGrace: options.shutdownGrace ?? defaults.shutdownGrace,
+  schedule: options.schedule ?? defaults.schedule
 })
 
 /**

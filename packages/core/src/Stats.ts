@@ -68,6 +68,27 @@ export interface SubscriptionStats extends DeliveryStats {
 }
 
 /**
+ * The schedule of delayed publishes (`{ delay }` / `{ at }`). At any time
+ * `total = released + cancelled + pending`. A released event then counts in
+ * `published` like any other.
+ *
+ * @since 0.2.0
+ */
+export interface ScheduleStats {
+  readonly capacity: number
+  /** Held now, waiting for their time. */
+  readonly pending: number
+  /** Ever held. */
+  readonly total: number
+  /** Came due and were handed to admission. */
+  readonly released: number
+  /** Still held when the bus shut down. */
+  readonly cancelled: number
+  /** Refused because the schedule was full (`ScheduleFullError`). */
+  readonly overflowed: number
+}
+
+/**
  * A snapshot of the bus's counters.
  *
  * @since 0.1.0
@@ -85,6 +106,8 @@ export interface Stats {
   /** Publishes refused because the bus was closed. */
   readonly refused: number
   readonly queued: number
+  /** Delayed publishes held in the schedule and their ends. */
+  readonly scheduled: ScheduleStats
   readonly lanes: { readonly [P in Priority]: LaneStats }
   readonly deliveries: DeliveryStats
   readonly subscriptions: ReadonlyArray<SubscriptionStats>

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as Delivery from "./Delivery.ts"
+export * as Emitter from "./Emitter.ts"
 export * as Envelope from "./Envelope.ts"
 export * as Errors from "./Errors.ts"
 export * as Event from "./Event.ts"

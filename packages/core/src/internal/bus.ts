@@ -16,6 +16,7 @@ import { Idle } from "./idle.ts"
 import { Job, type Result, Tracker } from "./job.ts"
 import { Lane } from "./lane.ts"
 import { Permits } from "./permits.ts"
+import { DelaySchedule, isDelayed } from "./schedule.ts" // [peers: delayed publish]
 import { type Host, invoke, SubscriptionRuntime, type Undelivered } from "./subscription.ts"
 
 /** The tracker of the `publishAndWait` in progress, read by the innermost publish. */
@@ -37,6 +38,12 @@ export interface Subscription {
   readonly stats: Effect.Effect<SubscriptionStats>
   /** Re-tunes the subscription while it runs (seed 000's `configure()`). */
   readonly configure: (options: { readonly concurrency?: number | undefined }) => Effect.Effect<void, InvalidOptions>
+  /**
+   * Unsubscribes now, without closing the scope: no new deliveries; the ones
+   * in flight or queued get the shutdown grace. Idempotent; the scope's
+   * finalizer then does nothing. [peers]
+   */
+  readonly unsubscribe: Effect.Effect<void>
 }
 
 export type { Result }
@@ -266,6 +273,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   ): Effect.Effect<Receipt, PublishError> =>
     Effect.suspend(() => {
       if (state !== "open" && !(internal && state === "draining")) return closedError(definition)
+      if (isDelayed(opts)) return schedule.publish(definition, payload, opts!) // [peers: delayed publish]
       published++
       return admit(makeEnvelope(definition, payload, opts), definition, undefined)
     })
@@ -280,14 +288,23 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   ): Effect.Effect<Result, PublishError> =>
     Effect.suspend(() => {
       if (state !== "open") return closedError(definition)
+      if (isDelayed(opts)) return schedule.publishAndWait(definition, payload, opts!) // [peers: delayed publish]
       published++
       const envelope = makeEnvelope(definition, payload, opts)
       const tracker = new Tracker(envelope)
       return Effect.flatMap(admit(envelope, definition, tracker), (receipt) => {
-        if (receipt.status !== "accepted") tracker.end(receipt.status)
+        if (receipt.status !== "accepted" && receipt.status !== "scheduled") tracker.end(receipt.status) // [peers]
         return Deferred.await(tracker.deferred)
       })
     })
+
+  // [peers: delayed publish] held events re-enter through the public publish when due.
+  const schedule = new DelaySchedule({
+    capacity: options.schedule.capacity,
+    context,
+    publish: (definition, payload, opts) => publish(definition, payload as never, opts),
+    publishAndWait: (definition, payload, opts) => publishAndWait(definition, payload as never, opts)
+  })
 
   // ---- dispatch ---------------------------------------------------------
 
@@ -426,11 +443,19 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
         context: (yield* Effect.context<R>()) as Context.Context<never>,
         host
       })
-      yield* Effect.addFinalizer(() => unsubscribe(sub))
+      // [peers: unsubscribe handle] once, by the handle or by the scope, whichever is first.
+      let stopped = false
+      const stop = Effect.suspend(() => {
+        if (stopped) return Effect.void
+        stopped = true
+        return unsubscribe(sub)
+      })
+      yield* Effect.addFinalizer(() => stop)
       subscriptions.set(name, sub)
       routes.clear()
       return {
         name,
+        unsubscribe: stop,
         stats: Effect.sync(() => sub.stats()),
         configure: (input) =>
           Effect.map(
@@ -503,6 +528,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
       discarded: sum("discarded"),
       refused,
       queued: sum("queued"),
+      scheduled: schedule.stats(), // [peers: delayed publish]
       lanes: laneStats,
       deliveries,
       subscriptions: subs,
@@ -527,6 +553,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
 
   const shutdown = Effect.gen(function* () {
     state = "draining"
+    yield* schedule.cancelAll() // [peers: delayed publish] the shutdown rule: held events are cancelled
     yield* Effect.timeoutOption(drain, options.shutdownGrace)
     for (const flush of afterDrain) yield* flush
     state = "stopped"
