@@ -193,7 +193,8 @@ const make = Effect.fnUntraced(function* (options: ScheduleOptions) {
       const text = codec.encodeChecked(envelope)
       if (Exit.isFailure(text)) return invalid(definition.name, text.cause.reasons.map(String).join("\n"))
       return Effect.tryPromise({
-        try: () => connection.js.publish(`${prefix}.${definition.name}`, `${due}\n${text.value}`, { msgID: envelope.id }),
+        try: () =>
+          connection.js.publish(`${prefix}.${definition.name}`, `${due}\n${text.value}`, { msgID: envelope.id }),
         catch: (error) =>
           /maximum messages/i.test(messageOf(error))
             ? new Errors.ScheduleFullError({ type: definition.name, capacity })
@@ -206,7 +207,8 @@ const make = Effect.fnUntraced(function* (options: ScheduleOptions) {
       )
     })
 
-  if (config.release ?? true) yield* release(connection, transport, stream, prefix, durable, capacity, ackWait, codecs, counters)
+  if (config.release ?? true)
+    yield* release(connection, transport, stream, prefix, durable, capacity, ackWait, codecs, counters)
 
   return NatsSchedule.of({
     schedule,

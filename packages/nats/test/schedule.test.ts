@@ -57,11 +57,7 @@ const node = Effect.fnUntraced(function* (
 })
 
 const scoped = <A, E, R>(n: Names, self: Effect.Effect<A, E, R>, url = NATS_URL!) =>
-  self.pipe(
-    Effect.timeout("25 seconds"),
-    Effect.scoped,
-    Effect.ensuring(drop(url, [n.stream, n.schedule.stream]))
-  )
+  self.pipe(Effect.timeout("25 seconds"), Effect.scoped, Effect.ensuring(drop(url, [n.stream, n.schedule.stream])))
 
 describe.skipIf(skip)("NatsSchedule: delayed publish over JetStream", () => {
   it.live("an entry scheduled by a process that stops is published later by another, with its fields kept", () => {
@@ -106,11 +102,17 @@ describe.skipIf(skip)("NatsSchedule: delayed publish over JetStream", () => {
         const a = yield* node(n, {})
         const b = yield* node(n, {})
         const N = 20
-        const ids = yield* Effect.forEach(Array.from({ length: N }, (_, i) => i), (i) =>
-          Effect.map(
-            consumer.schedule.schedule(OrderPlaced, { orderId: `o-${i}`, total: i }, { delay: `${(i % 5) * 100} millis` }),
-            (r) => r.id
-          )
+        const ids = yield* Effect.forEach(
+          Array.from({ length: N }, (_, i) => i),
+          (i) =>
+            Effect.map(
+              consumer.schedule.schedule(
+                OrderPlaced,
+                { orderId: `o-${i}`, total: i },
+                { delay: `${(i % 5) * 100} millis` }
+              ),
+              (r) => r.id
+            )
         )
         yield* waitUntil(Effect.sync(() => ids.every((id) => seen.has(id))))
         yield* waitUntil(Effect.map(consumer.schedule.pending, (p) => p === 0))
@@ -135,7 +137,10 @@ describe.skipIf(skip)("NatsSchedule: delayed publish over JetStream", () => {
       const ids = yield* Effect.scoped(
         Effect.flatMap(node(n, { release: false }, server.url), ({ schedule }) =>
           Effect.forEach([0, 1, 2, 3, 4], (i) =>
-            Effect.map(schedule.schedule(OrderPlaced, { orderId: `o-${i}`, total: i }, { delay: "1 second" }), (r) => r.id)
+            Effect.map(
+              schedule.schedule(OrderPlaced, { orderId: `o-${i}`, total: i }, { delay: "1 second" }),
+              (r) => r.id
+            )
           )
         )
       )
@@ -172,7 +177,9 @@ describe.skipIf(skip)("NatsSchedule: delayed publish over JetStream", () => {
         // Bounded: the stream holds `capacity` entries; one more is refused, typed.
         yield* schedule.schedule(OrderPlaced, { orderId: "a", total: 1 }, { delay: "1 minute" })
         yield* schedule.schedule(OrderPlaced, { orderId: "b", total: 1 }, { delay: "1 minute" })
-        const full = yield* Effect.flip(schedule.schedule(OrderPlaced, { orderId: "c", total: 1 }, { delay: "1 minute" }))
+        const full = yield* Effect.flip(
+          schedule.schedule(OrderPlaced, { orderId: "c", total: 1 }, { delay: "1 minute" })
+        )
         expect(full._tag).toBe("ScheduleFullError")
         const bad = yield* Effect.flip(
           Layer.build(NatsSchedule.layer({ definitions, capacity: 0, stream: "no such" })).pipe(Effect.provide(context))
