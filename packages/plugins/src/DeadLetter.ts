@@ -18,6 +18,7 @@ import { Delivery, Options, Plugin } from "@eventfabric/core"
 import { Cause, Clock, Context, Duration, Effect, Layer, Option, Schema, type Scope } from "effect"
 import { DeadLetterStore, type Entry, type Filter, Reason, type StoreStats } from "./DeadLetterStore.ts"
 import { CurrentAttempt } from "./internal/attempts.ts"
+import * as RetryLater from "./RetryLater.ts"
 import type { StoreError } from "./StoreError.ts"
 
 /**
@@ -445,7 +446,8 @@ export const hooks = (
     return next(d).pipe(
       Effect.provideService(CurrentAttempt, cell),
       Effect.catch((error) =>
-        error._tag === "DeadLettered"
+        // [schedule] a deferral (RetryLater) is not a failure for good: the transport redelivers it
+        error._tag === "DeadLettered" || RetryLater.isDeferral(error)
           ? Effect.fail(error)
           : Effect.flatMap(store(d, error, { attempts: cell.attempt, firstFailureAt: cell.firstFailureAt }), (id) =>
               Effect.fail(id === undefined ? error : new Delivery.DeadLettered({ error, entryId: id }))

@@ -13,6 +13,7 @@ import type { Delivery, Errors, Middleware } from "@eventfabric/core"
 import { Options, Plugin } from "@eventfabric/core"
 import { Clock, Duration, Effect, Schedule, Schema } from "effect"
 import { CurrentAttempt } from "./internal/attempts.ts"
+import * as RetryLater from "./RetryLater.ts"
 
 /**
  * The delivery errors a retry may be configured for. `CircuitOpen` is off by
@@ -153,6 +154,13 @@ export const middleware =
       // (replayed once, not re-run), so delays and counts are the schedule's.
       return Effect.catch(tracked, (error) => {
         if (policy.times === 0 || !policy.shouldRetry(error)) return Effect.fail(error)
+        // [schedule] A transported event is handed back to its engine, redelivered after the delay (RetryLater.ts).
+        const redelivered = error._tag === "DeadLettered" ? undefined : RetryLater.deliveries(delivery.envelope)
+        if (redelivered !== undefined) {
+          return Effect.flatMap(RetryLater.later(policy, delivery, error as Delivery.DeliveryError, redelivered), (d) =>
+            Effect.fail(d ?? error)
+          )
+        }
         let replay = true
         const again = Effect.suspend(() => {
           if (!replay) return tracked
