@@ -25,7 +25,8 @@
 import { Envelope, Errors, type Event, Options, type Plugin } from "@eventfabric/core"
 import { Codec } from "@eventfabric/transport"
 import { AckPolicy, DeliverPolicy, DiscardPolicy, type JsMsg, RetentionPolicy, StorageType } from "@nats-io/jetstream"
-import { Clock, Context, Duration, Effect, Exit, FiberSet, Layer, Option, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Exit, FiberSet, Layer, Schema } from "effect"
+import { dueAt } from "./internal/due.ts"
 import { messageOf } from "./internal/errors.ts"
 import { NatsConnection } from "./NatsConnection.ts"
 import { NatsUnavailableError } from "./NatsErrors.ts"
@@ -131,22 +132,6 @@ export const layer = NatsSchedule.layer
 const nanos = (d: Duration.Duration) => Math.round(Duration.toMillis(d) * 1_000_000)
 const unavailable = (operation: string) => (error: unknown) =>
   new NatsUnavailableError({ operation, message: messageOf(error) })
-
-/** The due time in milliseconds of `options`, or why it is refused. */
-export const dueAt = (now: number, options: Plugin.PublishOptions): number | string => {
-  let due = now
-  if (options.delay !== undefined) {
-    const d = Duration.fromInput(options.delay)
-    if (Option.isNone(d) || !Duration.isFinite(d.value)) return "Expected `delay` to be a finite duration"
-    due = now + Duration.toMillis(d.value)
-  }
-  if (options.at !== undefined) {
-    const t = typeof options.at === "number" ? options.at : options.at?.getTime?.()
-    if (typeof t !== "number" || !Number.isFinite(t)) return "Expected `at` to be a valid time"
-    due = Math.max(due, t)
-  }
-  return due
-}
 
 const make = Effect.fnUntraced(function* (options: ScheduleOptions) {
   const { definitions: _, ...rest } = options
@@ -272,7 +257,8 @@ const release = Effect.fnUntraced(function* (
       Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<void> => {
         if (due > now) {
           counters.held++
-          m.nak(due - now)
+          // Back when due, or in an hour at most to look again (a far-off delay, a clock that moved).
+          m.nak(Math.min(due - now, 3_600_000))
           return Effect.void
         }
         const decoded = codec.decode(text)
