@@ -14,8 +14,12 @@
  * through `Transport.verdict`, which recognises `RetryLaterError` by its tag
  * and `delay` (the transport package does not depend on this one).
  *
- * Cost: every subscriber of the message sees it again on redelivery, as for
- * any nack; handlers of transported events are expected to be idempotent.
+ * Limits: every local subscriber of the message sees it again on
+ * redelivery, as for any nack (handlers of transported events are expected
+ * to be idempotent). The engine's `maxDeliveries` bounds the tries too: keep
+ * it above `times + 1`, or the engine dead-letters the message as
+ * `MaxDeliveries` first. On Redis a delay longer than `claimIdle` becomes
+ * `claimIdle` (an entry idle that long is claimed anyway).
  *
  * @since 0.2.0
  */
