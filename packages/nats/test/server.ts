@@ -76,6 +76,9 @@ export const startNats = async (binary: string): Promise<NatsServer> => {
       c.once("exit", () => resolve())
       c.kill(signal)
     })
+  // A test worker that exits without running its finalizers must not leave the server behind.
+  const orphan = () => child?.kill("SIGKILL")
+  process.once("exit", orphan)
   await start()
   return {
     url: `nats://127.0.0.1:${port}`,
@@ -84,6 +87,7 @@ export const startNats = async (binary: string): Promise<NatsServer> => {
     stop,
     start,
     dispose: async () => {
+      process.off("exit", orphan)
       await stop()
       rmSync(storeDir, { recursive: true, force: true })
     }

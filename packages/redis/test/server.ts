@@ -63,7 +63,8 @@ export const startRedis = async (binary: string, args: ReadonlyArray<string> = [
     child = spawn(
       binary,
       ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", ...args],
-      { stdio: "ignore" }
+      // Its own process group: a crash test kills the group, so a fork Redis made (an AOF rewrite) dies too.
+      { stdio: "ignore", detached: true }
     )
     for (let i = 0; i < 100; i++) {
       if (await reachable(port)) return
@@ -77,8 +78,13 @@ export const startRedis = async (binary: string, args: ReadonlyArray<string> = [
       const c = child
       if (c === undefined || c.exitCode !== null) return resolve()
       c.once("exit", () => resolve())
-      c.kill(signal)
+      process.kill(-c.pid!, signal)
     })
+  // A test worker that exits without running its finalizers must not leave the server behind.
+  const orphan = () => {
+    if (child?.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGKILL")
+  }
+  process.once("exit", orphan)
   await start()
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -86,6 +92,7 @@ export const startRedis = async (binary: string, args: ReadonlyArray<string> = [
     stop,
     start,
     dispose: async () => {
+      process.off("exit", orphan)
       await stop()
       rmSync(dir, { recursive: true, force: true })
     }

@@ -12,7 +12,7 @@
  */
 import type { EventBus } from "@eventfabric/core"
 import { Transport } from "@eventfabric/transport"
-import { Effect } from "effect"
+import { Effect, Semaphore } from "effect"
 import type { Redis } from "effect/persistence/Redis"
 import { errorMessage } from "./redis.ts"
 
@@ -84,22 +84,27 @@ export const make = (
     return findings
   })
 
+  // The reader and the claimer both check: one at a time, so one restart is reported once.
+  const lock = Semaphore.makeUnsafe(1)
+
   /** Reports every finding; answers whether there was any (the groups need making again). */
-  const check = Effect.flatMap(inspect, (findings) =>
-    Effect.as(
-      Effect.forEach(
-        findings,
-        (f) =>
-          Effect.andThen(
-            Effect.sync(() => counters.dataLost++),
+  const check = lock.withPermits(1)(
+    Effect.flatMap(inspect, (findings) =>
+      Effect.as(
+        Effect.forEach(
+          findings,
+          (f) =>
             Effect.andThen(
-              Effect.logError(`redis data loss (${f.reason}): ${f.detail}`),
-              Transport.reportDataLost(bus, { engine: "redis", ...f })
-            )
-          ),
-        { discard: true }
-      ),
-      findings.length > 0
+              Effect.sync(() => counters.dataLost++),
+              Effect.andThen(
+                Effect.logError(`redis data loss (${f.reason}): ${f.detail}`),
+                Transport.reportDataLost(bus, { engine: "redis", ...f })
+              )
+            ),
+          { discard: true }
+        ),
+        findings.length > 0
+      )
     )
   )
 
