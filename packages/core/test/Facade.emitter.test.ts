@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Exit, Fiber, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import { EventBus, Facade } from "../src/index.ts"
 import { bus, OrderPlaced, OrderShipped, Task, withBus } from "./fixtures.ts"
 import { expectBalanced } from "./invariants.ts"
@@ -156,6 +157,42 @@ describe("Facade emitter API", () => {
 })
 
 describe("Subscription.unsubscribe", () => {
+  it.effect(
+    "unsubscribe has a grace of its own: the scope it was made in still gives its other subscriptions the full grace",
+    () =>
+      Effect.gen(function* () {
+        const b = yield* bus
+        const done: Array<string> = []
+        const slow = (name: string, millis: number) => () =>
+          Effect.andThen(
+            Effect.sleep(millis),
+            Effect.sync(() => done.push(name))
+          )
+        // scheduler turns until the dispatcher has routed the event and the handler runs
+        const running = (sub: { readonly stats: Effect.Effect<{ readonly inFlight: number }> }) =>
+          Effect.gen(function* () {
+            for (let turn = 0; turn < 100 && (yield* sub.stats).inFlight === 0; turn++) yield* Effect.yieldNow
+          })
+        const scope = yield* Scope.make()
+        const a = yield* b.subscribe(Task, slow("a", 10_000), { name: "a" }).pipe(Scope.provide(scope))
+        const other = yield* b.subscribe(OrderPlaced, slow("b", 4_000), { name: "b" }).pipe(Scope.provide(scope))
+        yield* b.publish(Task, { n: 1 })
+        yield* running(a)
+        const leaving = yield* Effect.forkChild(a.unsubscribe, { startImmediately: true })
+        yield* TestClock.adjust("5 seconds") // a's own grace ends: its 10 s handler is interrupted
+        yield* Fiber.join(leaving)
+        yield* b.publish(OrderPlaced, { orderId: "o-1", total: 1 })
+        yield* running(other)
+        const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
+        yield* TestClock.adjust("4 seconds") // within the scope's grace, which opens only now
+        yield* Fiber.join(closing)
+        expect(done).toEqual(["b"])
+        const s = yield* b.stats
+        expect(s.deliveries).toMatchObject({ succeeded: 1, interrupted: 1 })
+        expectBalanced(s)
+      }).pipe(withBus({ shutdownGrace: "5 seconds" }))
+  )
+
   it.effect("unsubscribe stops deliveries before the scope closes, and the scope's close counts nothing twice", () =>
     Effect.gen(function* () {
       const b = yield* bus

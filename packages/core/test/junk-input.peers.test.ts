@@ -4,6 +4,7 @@ import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { EventBus, Facade } from "../src/index.ts"
 import { OrderPlaced, Task } from "./fixtures.ts"
+import { expectBalanced } from "./invariants.ts"
 
 describe("junk at the peers' entry points", () => {
   it.effect(
@@ -37,6 +38,7 @@ describe("junk at the peers' entry points", () => {
                 const s = yield* bus.stats
                 expect(s.scheduled.total).toBe(held)
                 expect(s.scheduled.total).toBe(s.scheduled.released + s.scheduled.cancelled + s.scheduled.pending)
+                expectBalanced(s, false)
               }).pipe(Effect.scoped, Effect.provide(EventBus.EventBus.layer()), Effect.provide(TestClock.layer()))
               await Effect.runPromise(program)
             }

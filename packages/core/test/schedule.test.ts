@@ -45,6 +45,29 @@ describe("delayed publish", () => {
     }).pipe(withBus())
   )
 
+  it.effect(
+    "publishAll with a delay holds the whole batch, each event with an id of its own, then delivers it in order",
+    () =>
+      Effect.gen(function* () {
+        const b = yield* bus
+        const seen: Array<string> = []
+        yield* b.subscribe(Task, (e) => Effect.sync(() => seen.push(`${e.payload.n}:${e.id}`)))
+        const receipts = yield* b.publishAll(Task, [{ n: 1 }, { n: 2 }, { n: 3 }], { delay: "1 second", id: "shared" })
+        expect(receipts.map((r) => r.status)).toEqual(["scheduled", "scheduled", "scheduled"])
+        expect(new Set(receipts.map((r) => r.id)).size).toBe(3)
+        yield* TestClock.adjust("999 millis")
+        yield* b.drain
+        expect(seen).toEqual([])
+        yield* TestClock.adjust("1 millis")
+        yield* b.drain
+        expect(seen).toEqual(receipts.map((r, i) => `${i + 1}:${r.id}`))
+        const s = yield* b.stats
+        expect(s.published).toBe(3)
+        expectBalanced(s)
+        expectScheduleBalanced(s)
+      }).pipe(withBus())
+  )
+
   it.effect("`at` holds an event until that time; events come out in due order, not publish order", () =>
     Effect.gen(function* () {
       const b = yield* bus
@@ -94,14 +117,18 @@ describe("delayed publish", () => {
     }).pipe(withBus({ schedule: { capacity: 2 } }))
   )
 
-  it.effect("a delay that is not a duration fails InvalidEvent and holds nothing", () =>
+  it.effect("a delay that is not a duration fails InvalidEvent, holds nothing and is counted rejected", () =>
     Effect.gen(function* () {
       const b = yield* bus
       const error = yield* Effect.flip(b.publish(Task, { n: 1 }, { delay: "soon" as never }))
       expect(error._tag).toBe("InvalidEvent")
       const bad = yield* Effect.flip(b.publish(Task, { n: 1 }, { at: new Date(Number.NaN) }))
       expect(bad._tag).toBe("InvalidEvent")
-      expect((yield* b.stats).scheduled.total).toBe(0)
+      const s = yield* b.stats
+      expect(s.scheduled.total).toBe(0)
+      // refused like any junk publish: counted published and rejected, so the bus's sums hold
+      expect(s.rejected).toBe(2)
+      expect(s.published).toBe(2)
     }).pipe(withBus())
   )
 

@@ -23,11 +23,6 @@ export class Permits {
     this.max = max
   }
 
-  /** Some subscription waits for a permit. */
-  get contended(): boolean {
-    return this.waiters.size > 0
-  }
-
   tryTake(): boolean {
     if (this.taken >= this.max) return false
     this.taken++

@@ -19,21 +19,22 @@ import { Clock, type Context, Deferred, Duration, Effect, Fiber, Option } from "
 import { makeId } from "../Envelope.ts"
 import { BusClosedError, InvalidEvent, type PublishError, ScheduleFullError } from "../Errors.ts"
 import type { Definition } from "../Event.ts"
+import type { PublishResult } from "../EventBus.ts"
 import type { Receipt } from "../Middleware.ts"
 import type { PublishOptions } from "../Plugin.ts"
 import type { ScheduleStats } from "../Stats.ts"
-import type { Result } from "./job.ts"
 
-type Publish = (
+/** The bus's own publish, called when a held event comes due. */
+export type Publish = (
   definition: Definition,
   payload: unknown,
   options: PublishOptions
 ) => Effect.Effect<Receipt, PublishError>
-type PublishAndWait = (
+export type PublishAndWait = (
   definition: Definition,
   payload: unknown,
   options: PublishOptions
-) => Effect.Effect<Result, PublishError>
+) => Effect.Effect<PublishResult, PublishError>
 
 /** True when the options ask for a delayed publish; the one check a bus without delays pays. */
 export const isDelayed = (options: PublishOptions | undefined): boolean =>
@@ -50,25 +51,24 @@ export class DelaySchedule {
   private readonly fibers = new Map<Fiber.Fiber<unknown, unknown>, { due: boolean }>()
   private readonly capacity: number
   private readonly context: Context.Context<never>
-  private readonly publishNow: Publish
-  private readonly publishAndWaitNow: PublishAndWait
+  private readonly rejected: (type: string) => void
 
-  constructor(options: {
-    readonly capacity: number
-    readonly context: Context.Context<never>
-    readonly publish: Publish
-    readonly publishAndWait: PublishAndWait
-  }) {
-    this.capacity = options.capacity
-    this.context = options.context
-    this.publishNow = options.publish
-    this.publishAndWaitNow = options.publishAndWait
+  /** `rejected` counts, on the bus, a publish refused for a bad `delay` / `at` (junk is counted like any refusal). */
+  constructor(capacity: number, context: Context.Context<never>, rejected: (type: string) => void) {
+    this.capacity = capacity
+    this.context = context
+    this.rejected = rejected
   }
 
   /** Holds the event until it is due; answers a `scheduled` receipt. */
-  publish(definition: Definition, payload: unknown, options: PublishOptions): Effect.Effect<Receipt, PublishError> {
+  publish(
+    definition: Definition,
+    payload: unknown,
+    options: PublishOptions,
+    publishNow: Publish
+  ): Effect.Effect<Receipt, PublishError> {
     return Effect.flatMap(this.admit(definition, options), ([id, wait, rest]) => {
-      this.hold(wait, definition.name, released(this.publishNow(definition, payload, rest)), undefined)
+      this.hold(wait, definition.name, released(publishNow(definition, payload, rest)), undefined)
       return Effect.succeed({
         id,
         type: definition.name,
@@ -82,14 +82,15 @@ export class DelaySchedule {
   publishAndWait(
     definition: Definition,
     payload: unknown,
-    options: PublishOptions
-  ): Effect.Effect<Result, PublishError> {
+    options: PublishOptions,
+    publishAndWaitNow: PublishAndWait
+  ): Effect.Effect<PublishResult, PublishError> {
     return Effect.flatMap(this.admit(definition, options), ([, wait, rest]) => {
-      const deferred = Deferred.makeUnsafe<Result, PublishError>()
+      const deferred = Deferred.makeUnsafe<PublishResult, PublishError>()
       this.hold(
         wait,
         definition.name,
-        Effect.flatMap(Effect.exit(this.publishAndWaitNow(definition, payload, rest)), (exit) =>
+        Effect.flatMap(Effect.exit(publishAndWaitNow(definition, payload, rest)), (exit) =>
           Deferred.done(deferred, exit)
         ),
         deferred
@@ -134,6 +135,7 @@ export class DelaySchedule {
         const { delay, at, ...rest } = options
         const wait = waitOf(now, delay, at)
         if (wait === undefined) {
+          this.rejected(definition.name)
           return Effect.fail(
             new InvalidEvent({
               type: definition.name,
@@ -156,7 +158,7 @@ export class DelaySchedule {
     wait: number,
     type: string,
     release: Effect.Effect<void>,
-    waiter: Deferred.Deferred<Result, PublishError> | undefined
+    waiter: Deferred.Deferred<PublishResult, PublishError> | undefined
   ) {
     this.pending++
     this.total++
