@@ -62,6 +62,7 @@ const scoped = <A, E, R>(n: Names, self: Effect.Effect<A, E, R>, url = NATS_URL!
 describe.skipIf(skip)("NatsSchedule: delayed publish over JetStream", () => {
   it.live("an entry scheduled by a process that stops is published later by another, with its fields kept", () => {
     const n = names()
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     return scoped(
       n,
       Effect.gen(function* () {
@@ -70,7 +71,7 @@ describe.skipIf(skip)("NatsSchedule: delayed publish over JetStream", () => {
             schedule.schedule(
               OrderPlaced,
               { orderId: "o-1", total: 3 },
-              { delay: "800 millis", correlationId: "c-1", attempt: 2, headers: { tenant: "t-1" } }
+              { delay: "800 millis", correlationId: "c-1", attempt: 2, headers: { tenant: "t-1" }, traceparent }
             )
           )
         )
@@ -80,7 +81,7 @@ describe.skipIf(skip)("NatsSchedule: delayed publish over JetStream", () => {
         const { e, at } = seen[0]!
         expect(e.id).toBe(scheduled.id)
         expect(e.payload).toEqual({ orderId: "o-1", total: 3 })
-        expect([e.correlationId, e.attempt, e.headers?.tenant]).toEqual(["c-1", 2, "t-1"])
+        expect([e.correlationId, e.attempt, e.headers?.tenant, e.traceparent]).toEqual(["c-1", 2, "t-1", traceparent])
         expect(at).toBeGreaterThanOrEqual(scheduled.dueAt)
         expect(e.publishedAt).toBeLessThan(scheduled.dueAt)
         yield* waitUntil(Effect.map(later.schedule.pending, (p) => p === 0))
