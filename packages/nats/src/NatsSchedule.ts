@@ -16,6 +16,10 @@
  * stream stores once, as long as `ackWait` is shorter than that stream's
  * duplicate window (30 s against 2 min by default).
  *
+ * The due time is read from the scheduling process's clock and compared
+ * with the releasing one's, so clock skew between hosts shifts a release by
+ * that much.
+ *
  * Bound: the stream holds at most `capacity` entries; one more is refused
  * with `ScheduleFullError`. A held entry counts as pending on the consumer,
  * whose `max_ack_pending` is the same `capacity`, so every entry is seen.
