@@ -6,5 +6,6 @@
 export * as NatsConnection from "./NatsConnection.ts"
 export * as NatsErrors from "./NatsErrors.ts"
 export * as NatsOptions from "./NatsOptions.ts"
+export * as NatsSchedule from "./NatsSchedule.ts"
 export * as NatsTransport from "./NatsTransport.ts"
 export * as Subjects from "./Subjects.ts"

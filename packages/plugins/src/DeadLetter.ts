@@ -23,6 +23,7 @@ import { Effect, Schema } from "effect"
 import { DeadLetterQueue } from "./DeadLetterQueue.ts"
 import { Reason } from "./DeadLetterStore.ts"
 import { attemptsOf } from "./internal/attempts.ts"
+import * as RetryLater from "./RetryLater.ts"
 
 /**
  * The plugin's options: `reasons` to store (default all four delivery error
@@ -101,7 +102,8 @@ export const hooks = (
       : Effect.succeed(undefined)
   const delivery: Middleware.DeliveryMiddleware = (next) => (d) =>
     Effect.catch(next(d), (error) =>
-      error._tag === "DeadLettered"
+      // [schedule] a deferral (RetryLater) is not a failure for good: the transport redelivers it
+      error._tag === "DeadLettered" || RetryLater.isDeferral(error)
         ? Effect.fail(error)
         : Effect.flatMap(store(d, error, attemptsOf(error)), (id) =>
             Effect.fail(id === undefined ? error : new Delivery.DeadLettered({ error, entryId: id }))

@@ -13,6 +13,7 @@ import type { Delivery, Errors, Middleware } from "@eventfabric/core"
 import { Options as CoreOptions, Plugin } from "@eventfabric/core"
 import { Duration, Effect, Schedule, Schema } from "effect"
 import { noteAttempts } from "./internal/attempts.ts"
+import * as RetryLater from "./RetryLater.ts"
 
 /**
  * The delivery errors a retry may be configured for. `CircuitOpen` is off by
@@ -140,6 +141,14 @@ export const middleware =
           return Effect.fail(last)
         }
         if (policy.times === 0 || !policy.shouldRetry(error)) return giveUp(error)
+        // [schedule] A transported event is handed back to its engine, redelivered after the delay (RetryLater.ts).
+        const redelivered = error._tag === "DeadLettered" ? undefined : RetryLater.deliveries(delivery.envelope)
+        if (redelivered !== undefined) {
+          return Effect.flatMap(
+            RetryLater.later(policy, delivery, error as Delivery.DeliveryError, redelivered),
+            (d) => (d === undefined ? giveUp(error) : Effect.fail(d))
+          )
+        }
         // After a retryable failure, `Effect.retry` starts from that failure
         // (replayed once, not re-run), so delays and counts are the schedule's.
         let replay = true

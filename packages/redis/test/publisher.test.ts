@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Envelope } from "@eventfabric/core"
+import { RetryLater } from "@eventfabric/plugins"
 import { Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { Redis } from "effect/persistence/Redis"
 import { RedisConnection, RedisTransport, type TransportOptions } from "../src/index.ts"
@@ -200,12 +201,14 @@ describe.skipIf(skip)("RedisTransport publisher", () => {
         expect(a.headers).toEqual({
           tenant: "t-1",
           [RedisTransport.headers.entryId]: forwarded.entryId,
-          [RedisTransport.headers.deliveries]: "1"
+          [RedisTransport.headers.deliveries]: "1",
+          [RetryLater.header]: "1" // [schedule] the engine-neutral delivery count Retry reads
         })
         expect(b.attempt).toBe(1)
         expect(b.headers).toEqual({
           [RedisTransport.headers.entryId]: fresh.entryId,
-          [RedisTransport.headers.deliveries]: "1"
+          [RedisTransport.headers.deliveries]: "1",
+          [RetryLater.header]: "1" // [schedule] the engine-neutral delivery count Retry reads
         })
         const invalid = yield* Effect.flip(pub.publish(OrderPlaced, { orderId: "o-3", total: 3 }, { attempt: 0 }))
         expect(invalid._tag).toBe("InvalidEvent")

@@ -5,4 +5,5 @@
  * @since 0.1.0
  */
 export * as Engine from "./Engine.ts"
+export * as RetrySuite from "./RetrySuite.ts"
 export * as Suite from "./Suite.ts"

@@ -17,9 +17,9 @@
  *
  * @since 0.1.0
  */
-import type { Envelope, Errors, Event, Plugin } from "@eventfabric/core"
+import type { Delivery, Envelope, Errors, Event, Plugin } from "@eventfabric/core"
 import { EventBus, Event as EventModule } from "@eventfabric/core"
-import { Cause, Context, Effect, type Exit, Schema, type Scope } from "effect"
+import { Cause, Context, Duration, Effect, type Exit, Schema, type Scope } from "effect"
 
 /**
  * What a publish answers once the engine stored the event: the envelope id,
@@ -177,11 +177,45 @@ export const verdict = (exit: Exit.Exit<EventBus.PublishResult, Errors.PublishEr
   const result = exit.value
   if (result.status === "interrupted") return RETAIN
   let nack = false
+  // [schedule] the latest "retry later after d" of the failed deliveries, unless one failed without one
+  let delay: Duration.Duration | undefined
+  let plain = false
   for (const d of result.deliveries) {
     if (d.status === "interrupted") return RETAIN
-    if (d.status !== "succeeded" && !d.deadLettered) nack = true
+    if (d.status !== "succeeded" && !d.deadLettered) {
+      nack = true
+      const later = retryAfter(d.error)
+      if (later === undefined) plain = true
+      else delay = delay === undefined ? later : Duration.max(delay, later)
+    }
   }
-  return nack ? NACK : ACK
+  if (!nack) return ACK
+  return plain || delay === undefined ? NACK : { _tag: "nack", delay }
+}
+
+/**
+ * The delay a failed delivery asked to be redelivered after: the `delay` of
+ * a `RetryLaterError` (from `@eventfabric/plugins`' Retry, recognised by its
+ * tag so this package does not depend on plugins) inside its `HandlerError`.
+ *
+ * @example
+ * ```ts
+ * import { Transport } from "@eventfabric/transport"
+ * Transport.retryAfter(undefined) // undefined
+ * ```
+ * @since 0.2.0
+ */
+export const retryAfter = (error: Delivery.DeliveryError | undefined): Duration.Duration | undefined => {
+  if (error?._tag !== "HandlerError") return undefined
+  const found = Cause.findErrorOption(error.cause)
+  if (found._tag === "None") return undefined
+  const value = found.value as { readonly _tag?: unknown; readonly delay?: unknown } | null
+  return typeof value === "object" &&
+    value !== null &&
+    value._tag === "RetryLaterError" &&
+    Duration.isDuration(value.delay)
+    ? value.delay
+    : undefined
 }
 
 /**
@@ -189,7 +223,8 @@ export const verdict = (exit: Exit.Exit<EventBus.PublishResult, Errors.PublishEr
  */
 export type Verdict =
   | { readonly _tag: "ack" }
-  | { readonly _tag: "nack" }
+  /** `delay`: when every failed delivery asked for one (Retry on a transported event), redeliver after it. */
+  | { readonly _tag: "nack"; readonly delay?: Duration.Duration | undefined }
   | { readonly _tag: "retain" }
   | { readonly _tag: "decodeFailed"; readonly message: string }
 

@@ -13,6 +13,7 @@
  */
 import { type Envelope, EventBus } from "@eventfabric/core"
 import * as DeadLetterStore from "@eventfabric/plugins/DeadLetterStore"
+import * as RetryLater from "@eventfabric/plugins/RetryLater"
 import { Backoff, Transport } from "@eventfabric/transport"
 import { AckPolicy, type ConsumerConfig, DeliverPolicy, type JsMsg } from "@nats-io/jetstream"
 import { Clock, Duration, Effect, Exit, FiberSet, Schedule, type Scope } from "effect"
@@ -162,7 +163,12 @@ export const start = Effect.fnUntraced(function* (
           causationId: envelope.causationId,
           traceparent: envelope.traceparent,
           priority: envelope.priority,
-          headers: { ...envelope.headers, [headers.sequence]: String(m.seq), [headers.deliveries]: String(deliveries) }
+          headers: {
+            ...envelope.headers,
+            [headers.sequence]: String(m.seq),
+            [headers.deliveries]: String(deliveries),
+            [RetryLater.header]: String(deliveries) // [schedule] Retry defers to nak(delay) (RetryLater.ts)
+          }
         })
       ),
       (exit): Effect.Effect<void> => {
@@ -173,7 +179,8 @@ export const start = Effect.fnUntraced(function* (
             return Effect.void
           case "nack":
             counters.redelivered++
-            m.nak(Duration.toMillis(Backoff.delay(options.redelivery, deliveries)))
+            // [schedule] verdict.delay: what Retry asked for (RetryLater.ts)
+            m.nak(Duration.toMillis(verdict.delay ?? Backoff.delay(options.redelivery, deliveries)))
             return Effect.void
           case "retain":
             return Effect.void

@@ -8,6 +8,7 @@
  */
 import { type Envelope, type Errors, EventBus } from "@eventfabric/core"
 import * as DeadLetterStore from "@eventfabric/plugins/DeadLetterStore"
+import * as RetryLater from "@eventfabric/plugins/RetryLater"
 import { Backoff, Transport } from "@eventfabric/transport"
 import { Cause, Clock, Duration, Effect, Exit, FiberSet, Latch, Queue, type Scope } from "effect"
 import type { Redis } from "effect/persistence/Redis"
@@ -167,7 +168,7 @@ export const start = Effect.fnUntraced(function* (
         return Effect.void
       case "nack":
         counters.redelivered++
-        return nack(entry, deliveries)
+        return nack(entry, deliveries, verdict.delay) // [schedule] Retry's delay (RetryLater.ts)
       case "ack":
         if (dedup !== undefined) {
           return Effect.andThen(
@@ -185,8 +186,8 @@ export const start = Effect.fnUntraced(function* (
    * claimer takes it again after the redelivery backoff rather than after the
    * whole `claimIdle` (`XCLAIM ... IDLE ... JUSTID` keeps its delivery count).
    */
-  const nack = (entry: StreamEntry, deliveries: number) => {
-    const wait = Duration.toMillis(Backoff.delay(options.redelivery, deliveries))
+  const nack = (entry: StreamEntry, deliveries: number, delay?: Duration.Duration) => {
+    const wait = Duration.toMillis(delay ?? Backoff.delay(options.redelivery, deliveries))
     const idle = String(Math.max(0, claimIdleMs - Math.round(wait)))
     return redis.send("XCLAIM", entry.stream, group, consumer, "0", entry.id, "IDLE", idle, "JUSTID").pipe(
       Effect.asVoid,
@@ -207,7 +208,12 @@ export const start = Effect.fnUntraced(function* (
           causationId: envelope.causationId,
           traceparent: envelope.traceparent,
           priority: envelope.priority,
-          headers: { ...envelope.headers, [headers.entryId]: entry.id, [headers.deliveries]: String(deliveries) }
+          headers: {
+            ...envelope.headers,
+            [headers.entryId]: entry.id,
+            [headers.deliveries]: String(deliveries),
+            [RetryLater.header]: String(deliveries) // [schedule] Retry defers to a delayed XCLAIM (RetryLater.ts)
+          }
         })
       ),
       (exit) => delivered(entry, envelope, deliveries, exit)
