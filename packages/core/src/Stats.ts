@@ -76,7 +76,7 @@ export interface SubscriptionStats extends DeliveryStats {
 
 /**
  * The schedule of delayed publishes (`{ delay }` / `{ at }`). At any time
- * `total = released + cancelled + pending`. A released event then counts in
+ * `scheduled.total = scheduled.released + scheduled.cancelled + scheduled.pending`. A released event then counts in
  * `published` like any other.
  *
  * @since 0.2.0
