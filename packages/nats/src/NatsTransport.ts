@@ -59,7 +59,7 @@ export const headers = Consumer.headers
  * ```ts
  * import { Effect, Layer, Schema } from "effect"
  * import { Event, EventBus } from "@eventfabric/core"
- * import { DeadLetter } from "@eventfabric/plugins"
+ * import { DeadLetterStore } from "@eventfabric/plugins"
  * import { NatsConnection, NatsTransport } from "@eventfabric/nats"
  *
  * const Placed = Event.define("orders.placed", { payload: Schema.Struct({ id: Schema.String }) })
@@ -74,7 +74,7 @@ export const headers = Consumer.headers
  * }).pipe(
  *   Effect.scoped,
  *   Effect.provide(NatsTransport.NatsTransport.layer({ definitions: [Placed], group: "billing" })),
- *   Effect.provide([EventBus.EventBus.layer(), DeadLetter.layerMemory()]),
+ *   Effect.provide([EventBus.EventBus.layer(), DeadLetterStore.layerMemory()]),
  *   Effect.provide(NatsConnection.layer())
  * )
  * ```
@@ -140,11 +140,11 @@ export const layer = (options: NatsOptions.NatsOptions) => NatsTransport.layer(o
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { DeadLetter } from "@eventfabric/plugins"
+ * import { DeadLetterStore } from "@eventfabric/plugins"
  * import { NatsConnection, NatsTransport } from "@eventfabric/nats"
  * declare const definitions: ReadonlyArray<import("@eventfabric/core").Event.Definition>
  * const Live = NatsTransport.layerTransport({ definitions, group: "billing" }).pipe(
- *   Layer.provide([NatsConnection.layer(), DeadLetter.layerMemory()])
+ *   Layer.provide([NatsConnection.layer(), DeadLetterStore.layerMemory()])
  * )
  * ```
  * @since 0.1.0

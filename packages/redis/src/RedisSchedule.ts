@@ -72,7 +72,7 @@ return items`
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { RedisSchedule } from "@eventfabric/redis/RedisSchedule"
+ * import { RedisSchedule } from "@eventfabric/redis"
  * declare const Reminder: import("@eventfabric/core").Event.Definition<"orders.reminder", any>
  * const program = Effect.gen(function*() {
  *   const schedule = yield* RedisSchedule.RedisSchedule
