@@ -4,7 +4,7 @@
  * prints the tables, writes results/latest.{json,md} and results/latency.svg,
  * and exits 1 when a gated target fails.
  *
- * - `--only=suite,stuck,isolation,chain,capacity,overload,plugins,memory` runs a
+ * - `--only=suite,stuck,isolation,chain,capacity,overload,plugins,redaction,memory` runs a
  *   subset (the gate then judges only what ran: a missing gated figure fails).
  * - `--runs=N` runs the selection N times back to back and reports the
  *   5-subscription throughput of each run (the reproducibility check); the
@@ -27,6 +27,7 @@ import * as isolation from "./scenarios/isolation.ts"
 import * as memory from "./scenarios/memory.ts"
 import * as overload from "./scenarios/overload.ts"
 import * as plugins from "./scenarios/plugins.ts"
+import * as redaction from "./scenarios/redaction.ts"
 import { HARNESS, reproducibility } from "./scenarios/repro.ts"
 import * as stuck from "./scenarios/stuck.ts"
 import * as suite from "./scenarios/suite.ts"
@@ -78,6 +79,7 @@ const scenarios: ReadonlyArray<{
   { name: "capacity", steps: capacity.steps, run: capacity.run },
   { name: "overload", steps: overload.steps, run: overload.run },
   { name: "plugins", steps: plugins.steps, run: plugins.run },
+  { name: "redaction", steps: redaction.steps, run: redaction.run },
   { name: "memory", steps: memory.steps, run: memory.run }
 ]
 const selected = scenarios.filter((s) => enabled(s.name))

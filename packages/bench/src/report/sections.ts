@@ -196,6 +196,19 @@ export const sections = (rows: ReadonlyArray<Row>, targets: ReadonlyArray<Target
       )
     })
   }
+  const red = of(rows, "redaction")
+  if (red.length > 0) {
+    out.push({
+      title: "Redaction: the egress filter per typical order payload (a child process per repetition)",
+      header: ["payload", "µs per payload (median)", "min", "max"],
+      rows: red.map((r) => [
+        r.payload === "clean" ? "nothing to mask (12 strings)" : "email, phone, password in text",
+        fmt(r.usPerPayload, 2),
+        fmt(r.min, 2),
+        fmt(r.max, 2)
+      ])
+    })
+  }
   const mem = of(rows, "memory")
   if (mem.length > 0) {
     out.push({
