@@ -1,0 +1,149 @@
+/**
+ * A demo bus with traffic, and the inspector on it:
+ *
+ *   pnpm inspect                      # prints the URL and the token
+ *   PORT=9400 EVENTFABRIC_INSPECTOR_TOKEN=s3cret pnpm inspect
+ *
+ * Traffic: orders (5% fail their first try, retried once), sign-up mails to
+ * a slow subscriber whose mailbox fills and drains, payments through a
+ * gateway that goes down for 12 s of every 40 (from 3 s in) (its circuit trips, probes,
+ * closes), reports that sometimes time out, and LOW telemetry on a sliding
+ * lane that evicts under bursts. Stops cleanly on SIGINT / SIGTERM.
+ *
+ * `demoLayer` is the same bus for the browser tests and the screenshot.
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import { NodeRuntime } from "@effect/platform-node"
+import { Event, EventBus, Plugin } from "@eventfabric/core"
+import { CircuitBreaker, DeadLetter, Redaction, Retry } from "@eventfabric/plugins"
+import { Config, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { HandleTime, Inspector, Routes } from "./src/index.ts"
+
+export const OrderPlaced = Event.define("orders.placed", {
+  payload: Schema.Struct({ orderId: Schema.String, email: Schema.String, total: Schema.Number })
+})
+export const SignedUp = Event.define("users.signed_up", {
+  payload: Schema.Struct({ userId: Schema.String, email: Schema.String })
+})
+export const PaymentCharged = Event.define("payments.charged", {
+  payload: Schema.Struct({ paymentId: Schema.String, card: Schema.String, amount: Schema.Number }),
+  priority: "critical"
+})
+export const ReportRequested = Event.define("reports.requested", {
+  payload: Schema.Struct({ reportId: Schema.String })
+})
+export const Telemetry = Event.define("telemetry.sampled", {
+  payload: Schema.Struct({ host: Schema.String, cpu: Schema.Number }),
+  priority: "low"
+})
+
+/** The bus: DeadLetter outermost, CircuitBreaker, Retry, then handle times of each try. */
+export const Bus = EventBus.EventBus.layer({
+  lanes: { low: { capacity: 512, strategy: "sliding" } }
+}).pipe(
+  Layer.provide(
+    Plugin.layer(
+      DeadLetter.plugin(),
+      CircuitBreaker.plugin({ failures: 5, openDuration: "4 seconds" }),
+      Retry.plugin({ times: 1, base: "5 millis" }),
+      HandleTime.plugin()
+    )
+  ),
+  Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory({ capacity: 5_000 })),
+  Layer.provideMerge(HandleTime.HandleTimes.layer),
+  Layer.provideMerge(Redaction.Redactor.layer())
+)
+
+/** Is the payment gateway down (12 s of every 40, from 3 s after `start`)? */
+const gatewayDown = (start: number, now: number) => (now - start - 3_000 + 40_000) % 40_000 < 12_000
+
+/** The subscriptions. `failOrders` makes every order fail (the tests use it to fill the DLQ on demand). */
+export const Subscribers = (options: { readonly failOrders?: () => boolean } = {}) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      yield* bus.subscribe(
+        OrderPlaced,
+        (e) =>
+          options.failOrders?.() === true || (e.attempt === 1 && e.payload.total % 20 === 0)
+            ? Effect.fail(new Error(`warehouse rejected ${e.payload.orderId} for ${e.payload.email}`))
+            : Effect.void,
+        { name: "fulfilment", concurrency: 4 }
+      )
+      yield* bus.subscribe(SignedUp, () => Effect.sleep("25 millis"), { name: "welcome-mailer", mailbox: 256 })
+      yield* bus.subscribe(
+        PaymentCharged,
+        () =>
+          Effect.flatMap(
+            Effect.clockWith((c) => c.currentTimeMillis),
+            (now) => (gatewayDown(start, now) ? Effect.fail(new Error("gateway 503")) : Effect.sleep("2 millis"))
+          ),
+        { name: "payment-gateway", concurrency: 2 }
+      )
+      yield* bus.subscribe(
+        ReportRequested,
+        (e) => Effect.sleep(e.payload.reportId.endsWith("7") ? "400 millis" : "20 millis"),
+        { name: "report-builder", timeout: "250 millis", concurrency: 4 }
+      )
+      yield* bus.subscribe(Telemetry, () => Effect.void, { name: "telemetry-sink" })
+    })
+  )
+
+/** Publishes a mix every 100 ms until the scope closes. */
+export const Traffic = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const bus = yield* EventBus.EventBus
+    let n = 0
+    const tick = Effect.gen(function* () {
+      const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      const wave = (Math.sin(now / 8_000) + 1) / 2 // 0..1 over ~50 s
+      for (let i = 0; i < 20; i++) {
+        n++
+        yield* bus.publish(OrderPlaced, { orderId: `o-${n}`, email: `buyer${n}@example.com`, total: n % 97 })
+      }
+      for (let i = 0; i < Math.round(1 + wave * 6); i++) {
+        yield* bus.publish(SignedUp, { userId: `u-${n}-${i}`, email: `new${n}.${i}@example.org` })
+      }
+      for (let i = 0; i < 3; i++) {
+        yield* bus.publish(PaymentCharged, { paymentId: `p-${n}-${i}`, card: "4111 1111 1111 1111", amount: 42 })
+      }
+      yield* bus.publish(ReportRequested, { reportId: `r-${n}` })
+      const burst = wave > 0.8 ? 600 : 40
+      for (let i = 0; i < burst; i++) yield* bus.publish(Telemetry, { host: `web-${i % 8}`, cpu: (i * 7) % 100 })
+    })
+    yield* tick.pipe(Effect.ignore, Effect.repeat(Schedule.spaced("100 millis")), Effect.forkScoped)
+  })
+)
+
+/** Bus, subscribers, traffic and the inspector on `127.0.0.1:port`. */
+export const demoLayer = (options: {
+  readonly port: number
+  readonly token: Redacted.Redacted<string> | undefined
+  readonly failOrders?: () => boolean
+  readonly traffic?: boolean
+}) =>
+  Layer.mergeAll(
+    Routes.layerServer({ port: options.port, token: options.token }),
+    Subscribers({ ...(options.failOrders ? { failOrders: options.failOrders } : {}) }),
+    options.traffic === false ? Layer.empty : Traffic
+  ).pipe(Layer.provideMerge(Bus))
+
+const main = Effect.gen(function* () {
+  const port = yield* Config.Int("PORT").pipe(Config.withDefault(9400))
+  const configured = yield* Inspector.TokenConfig
+  const token = Option.getOrElse(configured, () => Redacted.make(randomBytes(12).toString("base64url")))
+  return yield* Layer.launch(
+    Layer.effectDiscard(
+      Effect.gen(function* () {
+        yield* Effect.logInfo(`inspector: ${yield* Routes.url}`)
+        yield* Effect.logInfo(`token (for retry / purge): ${Redacted.value(token)}`)
+        yield* Effect.logInfo("Ctrl-C stops the demo")
+      })
+    ).pipe(Layer.provideMerge(demoLayer({ port, token })))
+  )
+})
+
+if (import.meta.main) NodeRuntime.runMain(main)

@@ -1,0 +1,322 @@
+/**
+ * What the page shows, one sample per interval: the bus's counters as the
+ * page reads them (rates since the previous sample, fills), derived from two
+ * consecutive `bus.stats` snapshots. Pure: the sampler in `Inspector.ts`
+ * supplies the snapshots, handle times, circuits and the DLQ's counters.
+ *
+ * Fields the engine may add (a subscription's mailbox strategy, keyed order,
+ * selector) are read defensively, so the page shows them when the bus
+ * carries them and a dash otherwise.
+ *
+ * @since 0.1.0
+ */
+import type { Stats } from "@eventfabric/core"
+import type { Percentiles } from "./HandleTime.ts"
+
+/**
+ * One lane.
+ *
+ * @since 0.1.0
+ */
+export interface LaneSample {
+  readonly name: string
+  readonly capacity: number
+  readonly strategy: string
+  readonly queued: number
+  /** `queued / capacity`, in [0, 1]. */
+  readonly fill: number
+  readonly accepted: number
+  readonly dispatched: number
+  readonly dropped: number
+  readonly evicted: number
+  /** Per second, since the previous sample. */
+  readonly rates: {
+    readonly accepted: number
+    readonly dispatched: number
+    readonly dropped: number
+    readonly evicted: number
+  }
+}
+
+/**
+ * A subscription's circuit as the `system.circuit_*` events told it.
+ *
+ * @since 0.1.0
+ */
+export interface CircuitSample {
+  readonly state: "closed" | "open" | "half-open"
+  /** Epoch milliseconds of the last change. */
+  readonly since: number
+}
+
+/**
+ * One subscription.
+ *
+ * @since 0.1.0
+ */
+export interface SubscriptionSample {
+  readonly name: string
+  readonly selector: string | undefined
+  readonly concurrency: number
+  /** Deliveries running now (workers busy). */
+  readonly busy: number
+  readonly mailbox: {
+    readonly capacity: number
+    readonly queued: number
+    readonly fill: number
+    readonly strategy: string | undefined
+  }
+  /** `true` / `false` when the bus says whether the subscription orders by key; `undefined` when it does not say. */
+  readonly keyed: boolean | undefined
+  readonly circuit: CircuitSample | undefined
+  readonly succeeded: number
+  readonly failed: number
+  readonly timedOut: number
+  readonly rejected: number
+  readonly overflowed: number
+  readonly deadLettered: number
+  readonly rates: { readonly succeeded: number; readonly failed: number }
+  readonly handleTime: Percentiles | undefined
+}
+
+/**
+ * The dead-letter queue's counters.
+ *
+ * @since 0.1.0
+ */
+export interface DlqSample {
+  readonly size: number
+  readonly capacity: number
+  readonly evicted: number
+  readonly recorded: number
+  readonly retried: number
+  readonly recovered: number
+}
+
+/**
+ * A transport's counters, shown as they come.
+ *
+ * @since 0.1.0
+ */
+export interface TransportSample {
+  readonly name: string
+  readonly fields: Readonly<Record<string, string | number | boolean>>
+}
+
+/**
+ * One chart point: rates per second.
+ *
+ * @since 0.1.0
+ */
+export interface Point {
+  readonly at: number
+  readonly published: number
+  readonly dispatched: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly timedOut: number
+  readonly dropped: number
+  readonly deadLettered: number
+}
+
+/**
+ * Everything the page shows for one instant.
+ *
+ * @since 0.1.0
+ */
+export interface Sample {
+  /** Epoch milliseconds. */
+  readonly at: number
+  readonly seq: number
+  readonly closed: boolean
+  readonly totals: {
+    readonly published: number
+    readonly accepted: number
+    readonly dispatched: number
+    readonly dropped: number
+    readonly evicted: number
+    readonly unrouted: number
+    readonly queued: number
+    readonly inFlight: number
+    readonly succeeded: number
+    readonly failed: number
+    readonly timedOut: number
+    readonly deadLettered: number
+    /** `system.*` events published, when the bus counts them apart. */
+    readonly systemPublished: number | undefined
+  }
+  readonly point: Point
+  readonly lanes: ReadonlyArray<LaneSample>
+  readonly subscriptions: ReadonlyArray<SubscriptionSample>
+  readonly dlq: DlqSample | undefined
+  readonly transports: ReadonlyArray<TransportSample>
+  readonly maxConcurrentHandlers: number
+}
+
+/**
+ * What the sampler adds to two snapshots.
+ *
+ * @since 0.1.0
+ */
+export interface Extras {
+  readonly seq: number
+  readonly handleTimes: ReadonlyMap<string, Percentiles>
+  readonly circuits: ReadonlyMap<string, CircuitSample>
+  readonly dlq: DlqSample | undefined
+  readonly transports: ReadonlyArray<TransportSample>
+  /** Subscriptions not to show (the inspector's own). */
+  readonly hidden: ReadonlySet<string>
+}
+
+const num = (u: unknown): number => (typeof u === "number" && Number.isFinite(u) ? u : 0)
+
+const rate = (now: number, before: number | undefined, seconds: number): number =>
+  before === undefined || seconds <= 0 ? 0 : Math.max(0, (now - before) / seconds)
+
+const fill = (queued: number, capacity: number): number => (capacity > 0 ? Math.min(1, queued / capacity) : 0)
+
+/** A subscription's mailbox, as a number (today) or `{ capacity, strategy }` (the engine's rewrite). */
+const mailboxOf = (s: Record<string, unknown>): { capacity: number; strategy: string | undefined } => {
+  const m = s.mailbox
+  if (typeof m === "object" && m !== null) {
+    const o = m as Record<string, unknown>
+    return { capacity: num(o.capacity), strategy: typeof o.strategy === "string" ? o.strategy : undefined }
+  }
+  const strategy = s.mailboxStrategy ?? s.strategy
+  return { capacity: num(m), strategy: typeof strategy === "string" ? strategy : undefined }
+}
+
+const keyedOf = (s: Record<string, unknown>): boolean | undefined => {
+  if (typeof s.keyed === "boolean") return s.keyed
+  if (typeof s.orderBy === "boolean") return s.orderBy
+  return undefined
+}
+
+const selectorOf = (s: Record<string, unknown>): string | undefined => {
+  const v = s.selector ?? s.pattern
+  if (typeof v === "string") return v
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.join(", ")
+  return undefined
+}
+
+/**
+ * Derives a sample from the current snapshot and the previous one (`undefined`
+ * at the first sample: rates are then 0).
+ *
+ * @example
+ * ```ts
+ * import type { Stats } from "@eventfabric/core"
+ * import { Sample } from "@eventfabric/inspector"
+ * declare const before: Stats.Stats
+ * declare const now: Stats.Stats
+ * const sample = Sample.derive(now, 2_000, { stats: before, at: 1_000 }, {
+ *   seq: 1, handleTimes: new Map(), circuits: new Map(), dlq: undefined, transports: [], hidden: new Set()
+ * })
+ * sample.point.published // events published per second between the two
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const derive = (
+  stats: Stats.Stats,
+  at: number,
+  previous: { readonly stats: Stats.Stats; readonly at: number } | undefined,
+  extras: Extras
+): Sample => {
+  const seconds = previous === undefined ? 0 : (at - previous.at) / 1000
+  const before = previous?.stats
+  const lanes = (Object.keys(stats.lanes) as Array<keyof Stats.Stats["lanes"]>).map((name): LaneSample => {
+    const lane = stats.lanes[name]
+    const was = before?.lanes[name]
+    return {
+      name,
+      capacity: lane.capacity,
+      strategy: lane.strategy,
+      queued: lane.queued,
+      fill: fill(lane.queued, lane.capacity),
+      accepted: lane.accepted,
+      dispatched: lane.dispatched,
+      dropped: lane.dropped,
+      evicted: lane.evicted,
+      rates: {
+        accepted: rate(lane.accepted, was?.accepted, seconds),
+        dispatched: rate(lane.dispatched, was?.dispatched, seconds),
+        dropped: rate(lane.dropped, was?.dropped, seconds),
+        evicted: rate(lane.evicted, was?.evicted, seconds)
+      }
+    }
+  })
+  const previousSubs = new Map((before?.subscriptions ?? []).map((s) => [s.name, s]))
+  const subscriptions = stats.subscriptions
+    .filter((s) => !extras.hidden.has(s.name))
+    .map((s): SubscriptionSample => {
+      const raw = s as unknown as Record<string, unknown>
+      const mailbox = mailboxOf(raw)
+      const was = previousSubs.get(s.name)
+      return {
+        name: s.name,
+        selector: selectorOf(raw),
+        concurrency: s.concurrency,
+        busy: s.inFlight,
+        mailbox: { ...mailbox, queued: s.queued, fill: fill(s.queued, mailbox.capacity) },
+        keyed: keyedOf(raw),
+        circuit: extras.circuits.get(s.name),
+        succeeded: s.succeeded,
+        failed: s.failed,
+        timedOut: s.timedOut,
+        rejected: s.rejected,
+        overflowed: s.overflowed,
+        deadLettered: s.deadLettered,
+        rates: {
+          succeeded: rate(s.succeeded, was?.succeeded, seconds),
+          failed: rate(
+            s.failed + s.timedOut + s.rejected + s.overflowed,
+            was === undefined ? undefined : was.failed + was.timedOut + was.rejected + was.overflowed,
+            seconds
+          )
+        },
+        handleTime: extras.handleTimes.get(s.name)
+      }
+    })
+  const d = stats.deliveries
+  const system = (stats as unknown as { system?: { published?: unknown } }).system
+  return {
+    at,
+    seq: extras.seq,
+    closed: stats.closed,
+    totals: {
+      published: stats.published,
+      accepted: stats.accepted,
+      dispatched: stats.dispatched,
+      dropped: stats.dropped,
+      evicted: stats.evicted,
+      unrouted: stats.unrouted,
+      queued: stats.queued,
+      inFlight: d.inFlight,
+      succeeded: d.succeeded,
+      failed: d.failed,
+      timedOut: d.timedOut,
+      deadLettered: d.deadLettered,
+      systemPublished: typeof system?.published === "number" ? system.published : undefined
+    },
+    point: {
+      at,
+      published: rate(stats.published, before?.published, seconds),
+      dispatched: rate(stats.dispatched, before?.dispatched, seconds),
+      succeeded: rate(d.succeeded, before?.deliveries.succeeded, seconds),
+      failed: rate(d.failed, before?.deliveries.failed, seconds),
+      timedOut: rate(d.timedOut, before?.deliveries.timedOut, seconds),
+      dropped: rate(
+        stats.dropped + stats.evicted,
+        before === undefined ? undefined : before.dropped + before.evicted,
+        seconds
+      ),
+      deadLettered: rate(d.deadLettered, before?.deliveries.deadLettered, seconds)
+    },
+    lanes,
+    subscriptions,
+    dlq: extras.dlq,
+    transports: extras.transports,
+    maxConcurrentHandlers: stats.maxConcurrentHandlers
+  }
+}
