@@ -59,8 +59,16 @@ export const Bus = EventBus.EventBus.layer({
 /** Is the payment gateway down (12 s of every 40, from 3 s after `start`)? */
 const gatewayDown = (start: number, now: number) => (now - start - 3_000 + 40_000) % 40_000 < 12_000
 
-/** The subscriptions. `failOrders` makes every order fail (the tests use it to fill the DLQ on demand). */
-export const Subscribers = (options: { readonly failOrders?: () => boolean } = {}) =>
+/**
+ * The subscriptions. The tests steer fulfilment: `failOrder` makes chosen
+ * orders fail, `delivered` hears each order fulfilled.
+ */
+export interface Hooks {
+  readonly failOrder?: ((orderId: string) => boolean) | undefined
+  readonly delivered?: ((orderId: string, attempt: number) => void) | undefined
+}
+
+export const Subscribers = (hooks: Hooks = {}) =>
   Layer.effectDiscard(
     Effect.gen(function* () {
       const bus = yield* EventBus.EventBus
@@ -68,9 +76,9 @@ export const Subscribers = (options: { readonly failOrders?: () => boolean } = {
       yield* bus.subscribe(
         OrderPlaced,
         (e) =>
-          options.failOrders?.() === true || (e.attempt === 1 && e.payload.total % 20 === 0)
+          hooks.failOrder?.(e.payload.orderId) === true || (e.attempt === 1 && e.payload.total % 20 === 0)
             ? Effect.fail(new Error(`warehouse rejected ${e.payload.orderId} for ${e.payload.email}`))
-            : Effect.void,
+            : Effect.sync(() => hooks.delivered?.(e.payload.orderId, e.attempt)),
         { name: "fulfilment", concurrency: 4 }
       )
       yield* bus.subscribe(SignedUp, () => Effect.sleep("25 millis"), { name: "welcome-mailer", mailbox: 256 })
@@ -122,12 +130,12 @@ export const Traffic = Layer.effectDiscard(
 export const demoLayer = (options: {
   readonly port: number
   readonly token: Redacted.Redacted<string> | undefined
-  readonly failOrders?: () => boolean
-  readonly traffic?: boolean
+  readonly hooks?: Hooks | undefined
+  readonly traffic?: boolean | undefined
 }) =>
   Layer.mergeAll(
     Routes.layerServer({ port: options.port, token: options.token }),
-    Subscribers({ ...(options.failOrders ? { failOrders: options.failOrders } : {}) }),
+    Subscribers(options.hooks),
     options.traffic === false ? Layer.empty : Traffic
   ).pipe(Layer.provideMerge(Bus))
 

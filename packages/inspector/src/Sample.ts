@@ -115,6 +115,8 @@ export interface Point {
   readonly succeeded: number
   readonly failed: number
   readonly timedOut: number
+  /** Deliveries refused by an open circuit or a full mailbox. */
+  readonly refused: number
   readonly dropped: number
   readonly deadLettered: number
 }
@@ -306,6 +308,11 @@ export const derive = (
       succeeded: rate(d.succeeded, before?.deliveries.succeeded, seconds),
       failed: rate(d.failed, before?.deliveries.failed, seconds),
       timedOut: rate(d.timedOut, before?.deliveries.timedOut, seconds),
+      refused: rate(
+        d.rejected + d.overflowed,
+        before === undefined ? undefined : before.deliveries.rejected + before.deliveries.overflowed,
+        seconds
+      ),
       dropped: rate(
         stats.dropped + stats.evicted,
         before === undefined ? undefined : before.dropped + before.evicted,

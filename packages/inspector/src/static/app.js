@@ -116,10 +116,11 @@
       series: [
         ["failed", "#ff5d5d"],
         ["timed out", "#f5a623"],
+        ["refused", "#56b6c2"],
         ["dropped+evicted", "#c678dd"],
         ["dead-lettered", "#e5c07b"]
       ],
-      pick: (p) => [p.failed, p.timedOut, p.dropped, p.deadLettered]
+      pick: (p) => [p.failed, p.timedOut, p.refused, p.dropped, p.deadLettered]
     }
   }
 
@@ -169,7 +170,7 @@
   const renderKpis = (s) => {
     $("k-published").textContent = fmtRate(s.point.published)
     $("k-succeeded").textContent = fmtRate(s.point.succeeded)
-    $("k-failed").textContent = fmtRate(s.point.failed + s.point.timedOut)
+    $("k-failed").textContent = fmtRate(s.point.failed + s.point.timedOut + s.point.refused)
     $("k-total").textContent = fmtN(s.totals.published)
     $("k-queued").textContent = fmtN(s.totals.queued)
     $("k-inflight").textContent = fmtN(s.totals.inFlight)

@@ -1,0 +1,126 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Event, EventBus, Plugin } from "@eventfabric/core"
+import { CircuitBreaker, DeadLetter } from "@eventfabric/plugins"
+import { ConfigProvider, Effect, Fiber, Layer, Option, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import { HandleTime, Inspector } from "../src/index.ts"
+
+const Charge = Event.define("payments.charged", { payload: Schema.Struct({ n: Schema.Number }) })
+
+/** The state of the switch a test flips to make the gateway fail. */
+const gateway = { down: true }
+
+const Bus = EventBus.EventBus.layer().pipe(
+  Layer.provide(
+    Plugin.layer(
+      DeadLetter.plugin(),
+      CircuitBreaker.plugin({ failures: 2, openDuration: "1 second" }),
+      HandleTime.plugin()
+    )
+  ),
+  Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory()),
+  Layer.provideMerge(HandleTime.HandleTimes.layer)
+)
+
+/** An interval longer than any test: the tests take samples themselves. */
+const Live = (options: Inspector.InspectorOptions = {}) =>
+  Inspector.Inspector.layer({ interval: "1 hour", ...options }).pipe(
+    Layer.provideMerge(Bus),
+    Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
+  )
+
+const settle = Effect.gen(function* () {
+  const bus = yield* EventBus.EventBus
+  const drained = yield* Effect.forkChild(bus.drain)
+  yield* TestClock.adjust("1 millis")
+  yield* Fiber.join(drained)
+})
+
+const circuitOf = (name: string) =>
+  Effect.gen(function* () {
+    const inspector = yield* Inspector.Inspector
+    const update = yield* inspector.sampleNow
+    return update.sample.subscriptions.find((s) => s.name === name)?.circuit?.state
+  })
+
+describe("Inspector", () => {
+  it.effect("follows a circuit from the CircuitBreaker's events: open, half-open when its probe is due, closed", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      gateway.down = true
+      yield* bus.subscribe(Charge, () => (gateway.down ? Effect.fail("gateway 503") : Effect.void), {
+        name: "gateway"
+      })
+      assert.isUndefined(yield* circuitOf("gateway"))
+      for (const n of [1, 2]) yield* bus.publish(Charge, { n })
+      yield* settle
+      assert.strictEqual(yield* circuitOf("gateway"), "open")
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* circuitOf("gateway"), "half-open")
+      gateway.down = false
+      yield* bus.publish(Charge, { n: 3 })
+      yield* settle
+      assert.strictEqual(yield* circuitOf("gateway"), "closed")
+    }).pipe(Effect.provide(Live()))
+  )
+
+  it.effect("keeps the latest system events, bounded, with payloads through the Redactor", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const inspector = yield* Inspector.Inspector
+      yield* bus.subscribe(Charge, (e) => Effect.fail(`card of bob@example.com declined (${e.payload.n})`), {
+        name: "declines"
+      })
+      for (let n = 0; n < 8; n++) yield* bus.publish(Charge, { n })
+      yield* settle
+      const events = yield* inspector.events()
+      assert.strictEqual(events.length, 3)
+      assert.isTrue(events.every((e) => e.type.startsWith("system.")))
+      assert.notInclude(JSON.stringify(events), "bob@example.com")
+      const update = yield* inspector.sampleNow
+      assert.deepStrictEqual(
+        update.events.map((e) => e.seq),
+        events.map((e) => e.seq)
+      )
+      const again = yield* inspector.sampleNow
+      assert.strictEqual(again.events.length, 0)
+    }).pipe(Effect.provide(Live({ events: 3 })))
+  )
+
+  it.effect("samples lanes, subscriptions, handle times and the DLQ, and keeps chart points up to its history", () =>
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      const inspector = yield* Inspector.Inspector
+      yield* bus.subscribe(Charge, (e) => (e.payload.n % 2 === 0 ? Effect.void : Effect.fail("odd")), {
+        name: "even-only"
+      })
+      yield* inspector.sampleNow
+      for (let n = 0; n < 10; n++) yield* bus.publish(Charge, { n })
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      const { sample } = yield* inspector.sampleNow
+      const sub = sample.subscriptions.find((s) => s.name === "even-only")!
+      assert.strictEqual(sub.succeeded, 5)
+      assert.strictEqual(sub.failed, 5)
+      assert.strictEqual(sub.handleTime?.count, 10)
+      assert.strictEqual(sample.dlq?.size, 5)
+      assert.strictEqual(sample.lanes.find((l) => l.name === "normal")?.accepted, 10)
+      assert.isAbove(sample.point.published, 0)
+      assert.isUndefined(sample.subscriptions.find((s) => s.name === Inspector.subscriptionName))
+      for (let i = 0; i < 5; i++) yield* inspector.sampleNow
+      assert.strictEqual((yield* inspector.history).length, 4)
+    }).pipe(Effect.provide(Live({ history: 4 })))
+  )
+
+  it.effect("reads its token from EVENTFABRIC_INSPECTOR_TOKEN and is read-only when it is absent or empty", () =>
+    Effect.gen(function* () {
+      const read = (env: Record<string, string>) =>
+        Effect.gen(function* () {
+          return Option.isSome(yield* Inspector.TokenConfig)
+        }).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+      assert.isTrue(yield* read({ EVENTFABRIC_INSPECTOR_TOKEN: "s3cret" }))
+      assert.isFalse(yield* read({ EVENTFABRIC_INSPECTOR_TOKEN: "" }))
+      assert.isFalse(yield* read({}))
+    })
+  )
+})
