@@ -176,8 +176,8 @@ describe.skipIf(executable === undefined && !ci)("the inspector in a real browse
       const layout = await page.evaluate(() => ({
         scroll: document.documentElement.scrollWidth,
         inner: window.innerWidth,
-        cards: [...document.querySelectorAll("section.card:not([hidden])")].map((e) => e.getBoundingClientRect().right),
-        canvases: [...document.querySelectorAll(".chart canvas")].map((e) => e.getBoundingClientRect().right)
+        cards: Array.from(document.querySelectorAll("section.card:not([hidden])")).map((e) => e.getBoundingClientRect().right),
+        canvases: Array.from(document.querySelectorAll(".chart canvas")).map((e) => e.getBoundingClientRect().right)
       }))
       assert.isAtMost(layout.scroll, layout.inner)
       for (const right of [...layout.cards, ...layout.canvases]) assert.isAtMost(right, layout.inner + 0.5)
