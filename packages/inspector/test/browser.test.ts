@@ -176,7 +176,9 @@ describe.skipIf(executable === undefined && !ci)("the inspector in a real browse
       const layout = await page.evaluate(() => ({
         scroll: document.documentElement.scrollWidth,
         inner: window.innerWidth,
-        cards: Array.from(document.querySelectorAll("section.card:not([hidden])")).map((e) => e.getBoundingClientRect().right),
+        cards: Array.from(document.querySelectorAll("section.card:not([hidden])")).map(
+          (e) => e.getBoundingClientRect().right
+        ),
         canvases: Array.from(document.querySelectorAll(".chart canvas")).map((e) => e.getBoundingClientRect().right)
       }))
       assert.isAtMost(layout.scroll, layout.inner)
