@@ -41,7 +41,9 @@ export const Telemetry = Event.define("telemetry.sampled", {
 
 /** The bus: DeadLetter outermost, CircuitBreaker, Retry, then handle times of each try. */
 export const Bus = EventBus.EventBus.layer({
-  lanes: { low: { capacity: 512, strategy: "sliding" } }
+  lanes: { low: { capacity: 512, strategy: "sliding" } },
+  // A demo stops promptly: what is still queued after a second is interrupted and counted.
+  shutdownGrace: "1 second"
 }).pipe(
   Layer.provide(
     Plugin.layer(
@@ -146,9 +148,9 @@ const main = Effect.gen(function* () {
   return yield* Layer.launch(
     Layer.effectDiscard(
       Effect.gen(function* () {
-        yield* Effect.logInfo(`inspector: ${yield* Routes.url}`)
         yield* Effect.logInfo(`token (for retry / purge): ${Redacted.value(token)}`)
         yield* Effect.logInfo("Ctrl-C stops the demo")
+        yield* Effect.logInfo(`inspector: ${yield* Routes.url}`)
       })
     ).pipe(Layer.provideMerge(demoLayer({ port, token })))
   )
