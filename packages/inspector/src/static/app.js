@@ -141,6 +141,7 @@
           width,
           height: 180,
           cursor: { drag: { x: false, y: false } },
+          legend: { live: false },
           scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
           axes: [axis, { ...axis, size: 50 }],
           series: [
