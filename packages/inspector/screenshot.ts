@@ -49,9 +49,7 @@ const program = Effect.gen(function* () {
 })
 
 Effect.runPromise(
-  Effect.scoped(program).pipe(
-    Effect.provide(demoLayer({ port: 0, token: Redacted.make(TOKEN) }).pipe(Layer.orDie))
-  )
+  Effect.scoped(program).pipe(Effect.provide(demoLayer({ port: 0, token: Redacted.make(TOKEN) }).pipe(Layer.orDie)))
 ).then(
   () => process.exit(0),
   (e) => {

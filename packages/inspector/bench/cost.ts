@@ -7,6 +7,7 @@
  * interleaved round by round; medians reported, with the ratio to bare.
  *
  *   node packages/inspector/bench/cost.ts [rounds=5] [seconds=3]
+ *   MODES=dlq,dlq+inspector+handle-time node packages/inspector/bench/cost.ts
  *
  * The client runs in this (the parent) process, as a browser would in its
  * own; the child pays for sampling, encoding and sending.
@@ -24,15 +25,21 @@ import { HandleTime, Routes } from "../src/index.ts"
 
 const Tick = Event.define("bench.tick", { payload: Schema.Struct({ n: Schema.Number }) })
 
-type Mode = "bare" | "inspector" | "dlq" | "dlq+inspector+handle-time"
-const modes: ReadonlyArray<Mode> = ["bare", "inspector", "dlq", "dlq+inspector+handle-time"]
+type Mode = "bare" | "inspector" | "inspector+handle-time" | "dlq" | "dlq+inspector+handle-time"
+const all: ReadonlyArray<Mode> = ["bare", "inspector", "inspector+handle-time", "dlq", "dlq+inspector+handle-time"]
+/** `MODES=dlq,dlq+inspector+handle-time` runs a subset (each with its baseline). */
+const modes: ReadonlyArray<Mode> = process.env.MODES
+  ? all.filter((m) => process.env.MODES!.split(",").includes(m))
+  : all
 
 const busLayer = (mode: Mode) => {
   if (mode === "bare" || mode === "inspector") return EventBus.EventBus.layer()
   const plugins =
     mode === "dlq"
       ? Plugin.layer(DeadLetter.plugin())
-      : Plugin.layer(DeadLetter.plugin(), HandleTime.plugin()).pipe(Layer.provideMerge(HandleTime.HandleTimes.layer))
+      : mode === "inspector+handle-time"
+        ? Plugin.layer(HandleTime.plugin()).pipe(Layer.provideMerge(HandleTime.HandleTimes.layer))
+        : Plugin.layer(DeadLetter.plugin(), HandleTime.plugin()).pipe(Layer.provideMerge(HandleTime.HandleTimes.layer))
   return EventBus.EventBus.layer().pipe(
     Layer.provideMerge(plugins),
     Layer.provideMerge(DeadLetter.DeadLetterQueue.layerMemory())

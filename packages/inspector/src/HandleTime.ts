@@ -171,9 +171,12 @@ export const middleware =
   (delivery) =>
     Effect.clockWith((clock) => {
       const start = clock.monotonicTimeNanosUnsafe()
-      return Effect.onExit(next(delivery), () =>
-        Effect.sync(() => recorder.record(delivery.subscription.name, Number(clock.monotonicTimeNanosUnsafe() - start)))
-      )
+      // `exit` + `flatMap` rather than `onExit`: no finalizer to install per
+      // delivery. An interrupted delivery is not timed (the bus counts it).
+      return Effect.flatMap(Effect.exit(next(delivery)), (exit) => {
+        recorder.record(delivery.subscription.name, Number(clock.monotonicTimeNanosUnsafe() - start))
+        return exit
+      })
     })
 
 /**

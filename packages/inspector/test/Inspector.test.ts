@@ -112,6 +112,38 @@ describe("Inspector", () => {
     }).pipe(Effect.provide(Live({ history: 4 })))
   )
 
+  it.effect("lists transports by their counters, flattened one level, and one that fails as unavailable", () =>
+    Effect.gen(function* () {
+      const inspector = yield* Inspector.Inspector
+      const { sample } = yield* inspector.sampleNow
+      assert.deepStrictEqual(sample.transports, [
+        {
+          name: "redis orders",
+          fields: { stream: "ef:orders.placed", group: "billing", pending: 3, "consumer.redeliveries": 2 }
+        },
+        { name: "nats", fields: { error: "stats unavailable" } }
+      ])
+    }).pipe(
+      Effect.provide(
+        Live({
+          transports: [
+            {
+              name: "redis orders",
+              stats: Effect.succeed({
+                stream: "ef:orders.placed",
+                group: "billing",
+                pending: 3,
+                consumer: { redeliveries: 2, list: [1] },
+                ignored: [1, 2]
+              })
+            },
+            { name: "nats", stats: Effect.fail("connection refused") }
+          ]
+        })
+      )
+    )
+  )
+
   it.effect("reads its token from EVENTFABRIC_INSPECTOR_TOKEN and is read-only when it is absent or empty", () =>
     Effect.gen(function* () {
       const read = (env: Record<string, string>) =>
