@@ -18,7 +18,7 @@ import { randomBytes } from "node:crypto"
 import { NodeRuntime } from "@effect/platform-node"
 import { Event, EventBus, Plugin } from "@eventfabric/core"
 import { CircuitBreaker, DeadLetter, Redaction, Retry } from "@eventfabric/plugins"
-import { Config, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { Cause, Config, Effect, Exit, Layer, Option, Redacted, Runtime, Schedule, Schema } from "effect"
 import { HandleTime, Inspector, Routes } from "./src/index.ts"
 
 export const OrderPlaced = Event.define("orders.placed", {
@@ -156,4 +156,8 @@ const main = Effect.gen(function* () {
   )
 })
 
-if (import.meta.main) NodeRuntime.runMain(main)
+// Stopping the demo is its normal end: exit 0 on SIGINT / SIGTERM (the default is 130), 1 on a failure.
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
+if (import.meta.main) NodeRuntime.runMain(main, { teardown })
