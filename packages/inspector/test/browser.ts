@@ -9,9 +9,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium } from "playwright-core"
 
-const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"]
+/** `CHROMIUM_PATH`, when set, is the only candidate (so a missing browser can be simulated). */
+const candidates = process.env.CHROMIUM_PATH
+  ? [process.env.CHROMIUM_PATH]
+  : ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
 
-export const find = (): string | undefined => candidates.find((p): p is string => p !== undefined && existsSync(p))
+export const find = (): string | undefined => candidates.find((p) => existsSync(p))
 
 export const launch = async (viewport = { width: 1280, height: 900 }): Promise<BrowserContext> => {
   const executablePath = find()
