@@ -102,43 +102,45 @@ export const Subscribers = (hooks: Hooks = {}) =>
     })
   )
 
-/** Publishes a mix every 100 ms until the scope closes. */
-export const Traffic = Layer.effectDiscard(
-  Effect.gen(function* () {
-    const bus = yield* EventBus.EventBus
-    let n = 0
-    const tick = Effect.gen(function* () {
-      const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
-      const wave = (Math.sin(now / 8_000) + 1) / 2 // 0..1 over ~50 s
-      for (let i = 0; i < 20; i++) {
-        n++
-        yield* bus.publish(OrderPlaced, { orderId: `o-${n}`, email: `buyer${n}@example.com`, total: n % 97 })
-      }
-      for (let i = 0; i < Math.round(1 + wave * 6); i++) {
-        yield* bus.publish(SignedUp, { userId: `u-${n}-${i}`, email: `new${n}.${i}@example.org` })
-      }
-      for (let i = 0; i < 3; i++) {
-        yield* bus.publish(PaymentCharged, { paymentId: `p-${n}-${i}`, card: "4111 1111 1111 1111", amount: 42 })
-      }
-      yield* bus.publish(ReportRequested, { reportId: `r-${n}` })
-      const burst = wave > 0.8 ? 600 : 40
-      for (let i = 0; i < burst; i++) yield* bus.publish(Telemetry, { host: `web-${i % 8}`, cpu: (i * 7) % 100 })
+/** Publishes a mix every 100 ms until the scope closes; `burst` telemetry events per tick at the wave's top. */
+export const Traffic = (burst = 600) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      let n = 0
+      const tick = Effect.gen(function* () {
+        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        const wave = (Math.sin(now / 8_000) + 1) / 2 // 0..1 over ~50 s
+        for (let i = 0; i < 20; i++) {
+          n++
+          yield* bus.publish(OrderPlaced, { orderId: `o-${n}`, email: `buyer${n}@example.com`, total: n % 97 })
+        }
+        for (let i = 0; i < Math.round(1 + wave * 6); i++) {
+          yield* bus.publish(SignedUp, { userId: `u-${n}-${i}`, email: `new${n}.${i}@example.org` })
+        }
+        for (let i = 0; i < 3; i++) {
+          yield* bus.publish(PaymentCharged, { paymentId: `p-${n}-${i}`, card: "4111 1111 1111 1111", amount: 42 })
+        }
+        yield* bus.publish(ReportRequested, { reportId: `r-${n}` })
+        const telemetry = wave > 0.8 ? burst : 40
+        for (let i = 0; i < telemetry; i++) yield* bus.publish(Telemetry, { host: `web-${i % 8}`, cpu: (i * 7) % 100 })
+      })
+      yield* tick.pipe(Effect.ignore, Effect.repeat(Schedule.spaced("100 millis")), Effect.forkScoped)
     })
-    yield* tick.pipe(Effect.ignore, Effect.repeat(Schedule.spaced("100 millis")), Effect.forkScoped)
-  })
-)
+  )
 
 /** Bus, subscribers, traffic and the inspector on `127.0.0.1:port`. */
 export const demoLayer = (options: {
   readonly port: number
   readonly token: Redacted.Redacted<string> | undefined
   readonly hooks?: Hooks | undefined
-  readonly traffic?: boolean | undefined
+  /** Telemetry events per tick at the top of the wave (default 600; the tests use less, to share the CPU). */
+  readonly burst?: number | undefined
 }) =>
   Layer.mergeAll(
     Routes.layerServer({ port: options.port, token: options.token }),
     Subscribers(options.hooks),
-    options.traffic === false ? Layer.empty : Traffic
+    Traffic(options.burst)
   ).pipe(Layer.provideMerge(Bus))
 
 const main = Effect.gen(function* () {

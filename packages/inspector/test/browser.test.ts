@@ -28,6 +28,7 @@ const runtime = ManagedRuntime.make(
   demoLayer({
     port: 0,
     token: Redacted.make(TOKEN),
+    burst: 60,
     hooks: {
       failOrder: (id) => failing.has(id),
       delivered: (id, attempt) => {
