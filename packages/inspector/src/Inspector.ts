@@ -11,9 +11,9 @@
  *
  * @since 0.1.0
  */
-import { EventBus, Selector } from "@eventfabric/core"
+import { type Errors, EventBus, Options, Selector } from "@eventfabric/core"
 import { DeadLetter, Redaction } from "@eventfabric/plugins"
-import { Clock, Config, Context, Duration, Effect, Layer, Option, PubSub, Redacted, Ref, Stream } from "effect"
+import { Clock, Config, Context, Duration, Effect, Layer, Option, PubSub, Redacted, Ref, Schema, Stream } from "effect"
 import { HandleTimes } from "./HandleTime.ts"
 import * as SystemLog from "./internal/systemLog.ts"
 import * as Sample from "./Sample.ts"
@@ -66,6 +66,18 @@ export interface InspectorOptions {
   readonly transports?: ReadonlyArray<TransportSource> | undefined
   readonly token?: Redacted.Redacted<string> | undefined
 }
+
+/**
+ * The checked part of the options: a bad value fails the layer with
+ * `InvalidOptions` naming the path.
+ *
+ * @since 0.1.0
+ */
+export const OptionsSchema = Schema.Struct({
+  interval: Schema.optional(Options.DurationInput),
+  history: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0))),
+  events: Schema.optional(Schema.Int.check(Schema.isGreaterThan(0)))
+})
 
 /**
  * The name of the inspector's own subscription.
@@ -141,7 +153,9 @@ export class Inspector extends Context.Service<
    * const Live = Inspector.Inspector.layer({ history: 600 }).pipe(Layer.provideMerge(EventBus.EventBus.layer()))
    * ```
    */
-  static readonly layer = (options?: InspectorOptions): Layer.Layer<Inspector, Config.ConfigError, EventBus.EventBus> =>
+  static readonly layer = (
+    options?: InspectorOptions
+  ): Layer.Layer<Inspector, Config.ConfigError | Errors.InvalidOptions, EventBus.EventBus> =>
     Layer.effect(Inspector, make(options))
 }
 
@@ -162,17 +176,22 @@ export const TokenConfig: Config.Config<Option.Option<Redacted.Redacted<string>>
  * @category constructors
  */
 export const make = Effect.fnUntraced(function* (options: InspectorOptions = {}) {
+  const checked = yield* Options.decode(OptionsSchema, "Inspector", {
+    interval: options.interval,
+    history: options.history,
+    events: options.events
+  })
   const bus = yield* EventBus.EventBus
   const dlq = yield* Effect.serviceOption(DeadLetter.DeadLetterQueue)
   const times = yield* Effect.serviceOption(HandleTimes)
   const found = yield* Effect.serviceOption(Redaction.Redactor)
   const redactor = Option.isSome(found) ? found.value : yield* Effect.orDie(Redaction.make())
   const token = options.token !== undefined ? Option.some(options.token) : yield* TokenConfig
-  const interval = Duration.fromInputUnsafe(options.interval ?? "1 second")
-  const historySize = options.history ?? 300
+  const interval = checked.interval ?? Duration.seconds(1)
+  const historySize = checked.history ?? 300
   const transports = options.transports ?? []
 
-  const log = SystemLog.make(options.events ?? 100, redactor.value)
+  const log = SystemLog.make(checked.events ?? 100, redactor.value)
   yield* Effect.orDie(
     bus.subscribe(Selector.pattern("system.**"), (envelope) => Effect.sync(() => log.add(envelope)), {
       name: subscriptionName,

@@ -22,7 +22,7 @@
  */
 import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
-import type { EventBus } from "@eventfabric/core"
+import type { Errors, EventBus } from "@eventfabric/core"
 import type { DeadLetter } from "@eventfabric/plugins"
 import { DeadLetterStore } from "@eventfabric/plugins"
 import { type Config, Effect, Layer, Option, Schema, Stream } from "effect"
@@ -324,7 +324,11 @@ export const layer = (options: { readonly prefix?: string | undefined } = {}) =>
  */
 export const layerServer = (
   options: InspectorOptions & { readonly port?: number | undefined; readonly host?: string | undefined } = {}
-): Layer.Layer<HttpServer.HttpServer | Inspector, ServeError | Config.ConfigError, EventBus.EventBus> =>
+): Layer.Layer<
+  HttpServer.HttpServer | Inspector,
+  ServeError | Config.ConfigError | Errors.InvalidOptions,
+  EventBus.EventBus
+> =>
   HttpRouter.serve(layer(), { disableListenLog: true, disableLogger: true }).pipe(
     Layer.provideMerge(
       NodeHttpServer.layer(() => createServer(), {

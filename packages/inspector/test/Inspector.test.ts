@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Event, EventBus, Plugin } from "@eventfabric/core"
 import { CircuitBreaker, DeadLetter } from "@eventfabric/plugins"
-import { ConfigProvider, Effect, Fiber, Layer, Option, Schema } from "effect"
+import { ConfigProvider, type Duration, Effect, Fiber, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { HandleTime, Inspector } from "../src/index.ts"
 
@@ -142,6 +142,16 @@ describe("Inspector", () => {
         })
       )
     )
+  )
+
+  it.effect("fails its layer with InvalidOptions naming the path of a bad option", () =>
+    Effect.gen(function* () {
+      const error = yield* Layer.build(Live({ history: 0 })).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "InvalidOptions")
+      assert.include(error.message, "history")
+      const interval = yield* Layer.build(Live({ interval: "soon" as Duration.Input })).pipe(Effect.flip)
+      assert.include(interval.message, "interval")
+    })
   )
 
   it.effect("reads its token from EVENTFABRIC_INSPECTOR_TOKEN and is read-only when it is absent or empty", () =>
