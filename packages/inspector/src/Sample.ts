@@ -65,6 +65,8 @@ export interface SubscriptionSample {
     readonly queued: number
     readonly fill: number
     readonly strategy: string | undefined
+    /** Deliveries the dispatcher holds for a full `suspend` mailbox, when the bus counts them. */
+    readonly blocked: number | undefined
   }
   /** `true` / `false` when the bus says whether the subscription orders by key; `undefined` when it does not say. */
   readonly keyed: boolean | undefined
@@ -260,7 +262,12 @@ export const derive = (
         selector: selectorOf(raw),
         concurrency: s.concurrency,
         busy: s.inFlight,
-        mailbox: { ...mailbox, queued: s.queued, fill: fill(s.queued, mailbox.capacity) },
+        mailbox: {
+          ...mailbox,
+          queued: s.queued,
+          fill: fill(s.queued, mailbox.capacity),
+          blocked: typeof raw.blocked === "number" ? raw.blocked : undefined
+        },
         keyed: keyedOf(raw),
         circuit: extras.circuits.get(s.name),
         succeeded: s.succeeded,

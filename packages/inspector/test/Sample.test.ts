@@ -126,7 +126,8 @@ describe("Sample", () => {
             mailbox: { capacity: 32, strategy: "dropping" },
             keyed: true,
             selector: "orders.*",
-            queued: 8
+            queued: 8,
+            blocked: 3
           }),
           sub("plain")
         ]
@@ -136,10 +137,11 @@ describe("Sample", () => {
       extras
     )
     const [keyed, plain] = s.subscriptions
-    assert.deepStrictEqual(keyed!.mailbox, { capacity: 32, strategy: "dropping", queued: 8, fill: 0.25 })
+    assert.deepStrictEqual(keyed!.mailbox, { capacity: 32, strategy: "dropping", queued: 8, fill: 0.25, blocked: 3 })
     assert.strictEqual(keyed!.keyed, true)
     assert.strictEqual(keyed!.selector, "orders.*")
     assert.strictEqual(plain!.mailbox.strategy, undefined)
+    assert.strictEqual(plain!.mailbox.blocked, undefined)
     assert.strictEqual(plain!.keyed, undefined)
     assert.strictEqual(plain!.selector, undefined)
   })

@@ -208,6 +208,8 @@
     const rows = s.subscriptions.map((sub) => {
       const mailbox = el("td", {}, bar(sub.mailbox.queued, sub.mailbox.capacity, sub.mailbox.fill))
       if (sub.mailbox.strategy) mailbox.append(el("span", { class: "muted", text: ` ${sub.mailbox.strategy}` }))
+      if (sub.mailbox.blocked > 0)
+        mailbox.append(el("span", { class: "muted", text: ` +${fmtN(sub.mailbox.blocked)} held` }))
       const name = el("td", {}, el("strong", { text: sub.name }))
       if (sub.selector) name.append(el("div", { class: "muted", text: sub.selector }))
       return el(
