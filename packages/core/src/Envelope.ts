@@ -106,6 +106,50 @@ export interface PublishOptions {
   readonly attempt?: number | undefined
 }
 
+const describe = (u: unknown): string => {
+  if (u === null) return "null"
+  if (typeof u === "string") return JSON.stringify(u)
+  return typeof u
+}
+
+/**
+ * Why `publish(definition, payload, options)` cannot build an envelope, or
+ * `undefined` when it can: a definition not made by `Event.define`, options
+ * that are not an object, a priority that names no lane. The message names
+ * the path, like Schema's; the bus answers it with `InvalidEvent`.
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from "@eventfabric/core"
+ * Envelope.problem(null, undefined) // "Expected an event definition made by Event.define, got null\n  at [\"definition\"]"
+ * ```
+ * @since 0.1.0
+ */
+export const problem = (definition: unknown, options: unknown): string | undefined => {
+  if (
+    typeof definition !== "object" ||
+    definition === null ||
+    (definition as { _tag?: unknown })._tag !== "EventDefinition" ||
+    typeof (definition as { name?: unknown }).name !== "string"
+  ) {
+    return `Expected an event definition made by Event.define, got ${describe(definition)}\n  at ["definition"]`
+  }
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    return `Expected publish options (an object) or undefined, got ${describe(options)}\n  at ["options"]`
+  }
+  const override = (options as PublishOptions | undefined)?.priority
+  if (override !== undefined && !isPriority(override)) {
+    return `Expected "critical" | "normal" | "low", got ${describe(override)}\n  at ["options"]["priority"]`
+  }
+  const priority = (definition as Definition).priority
+  if (override === undefined && !isPriority(priority)) {
+    return `Expected "critical" | "normal" | "low", got ${describe(priority)}\n  at ["definition"]["priority"]`
+  }
+  return undefined
+}
+
+const isPriority = (u: unknown) => u === "critical" || u === "normal" || u === "low"
+
 /**
  * Builds the envelope of a new event at time `now` (epoch milliseconds):
  * a fresh id unless the options carry one, attempt 1, the definition's

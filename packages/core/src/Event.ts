@@ -134,14 +134,30 @@ export const define = <const N extends string, S extends PayloadSchema>(
     readonly key?: ((payload: S["Type"]) => string) | undefined
     readonly batchable?: boolean | undefined
   }
-): Definition<N, S> => ({
-  _tag: "EventDefinition",
-  name: Schema.decodeUnknownSync(EventName)(name) as N,
-  payload: options.payload,
-  priority: options.priority ?? "normal",
-  key: options.key,
-  batchable: options.batchable ?? false
+): Definition<N, S> => {
+  const decodedName = Schema.decodeUnknownSync(EventName)(name) as N
+  // Decoded here, at module load, like the name: a bad value never reaches a lane.
+  const decoded = decodeDefineOptions(options)
+  return {
+    _tag: "EventDefinition",
+    name: decodedName,
+    payload: options.payload,
+    priority: decoded.priority ?? "normal",
+    key: options.key,
+    batchable: decoded.batchable ?? false
+  }
+}
+
+const DefineOptions = Schema.Struct({
+  payload: Schema.declare((u): u is PayloadSchema => Schema.isSchema(u), { expected: "a payload Schema" }),
+  priority: Schema.optional(Priority),
+  key: Schema.optional(
+    Schema.declare((u): u is (payload: unknown) => string => typeof u === "function", { expected: "a function" })
+  ),
+  batchable: Schema.optional(Schema.Boolean)
 })
+
+const decodeDefineOptions = Schema.decodeUnknownSync(DefineOptions)
 
 /**
  * True for values made by `define`.
@@ -155,6 +171,45 @@ export const define = <const N extends string, S extends PayloadSchema>(
  */
 export const isDefinition = (u: unknown): u is Definition =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "EventDefinition"
+
+const BusSummary = Schema.Struct({
+  published: Schema.Number,
+  system: Schema.Number,
+  queued: Schema.Number,
+  inFlight: Schema.Number,
+  succeeded: Schema.Number,
+  failed: Schema.Number,
+  interrupted: Schema.Number,
+  abandoned: Schema.Number,
+  discarded: Schema.Number
+})
+
+/**
+ * Recorded (never published) when the bus begins to shut down: written
+ * straight to the log and to plugins' record sinks (Audit), so that a full
+ * lane can never hold the record up.
+ *
+ * @example
+ * ```ts
+ * import { Event } from "@eventfabric/core"
+ * Event.BusStopping.name // "system.bus_stopping"
+ * ```
+ * @since 0.1.0
+ */
+export const BusStopping = define("system.bus_stopping", { payload: BusSummary, priority: "critical" })
+
+/**
+ * Recorded (never published) once the bus has stopped, with the final counts:
+ * what was interrupted, abandoned (handlers that would not stop) and discarded.
+ *
+ * @example
+ * ```ts
+ * import { Event } from "@eventfabric/core"
+ * Event.BusStopped.name // "system.bus_stopped"
+ * ```
+ * @since 0.1.0
+ */
+export const BusStopped = define("system.bus_stopped", { payload: BusSummary, priority: "critical" })
 
 /**
  * Published on the CRITICAL lane each time a delivery fails, times out or
@@ -179,7 +234,13 @@ export const HandlerFailed = define("system.handler_error", {
     eventType: Schema.String,
     reason: Schema.String,
     attempt: Schema.Number,
-    cause: Schema.String
+    /** The first failure's cause, rendered. */
+    cause: Schema.String,
+    /**
+     * Failures of this subscription this report stands for: a storm is
+     * reported once per subscription per interval, with the first cause.
+     */
+    count: Schema.Number
   }),
   priority: "critical"
 })

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Effect, Layer, type Scope, type Stream } from "effect"
+import { Config, Context, type Duration, Effect, Layer, type Scope, type Stream } from "effect"
 import type { Outcome } from "./Delivery.ts"
 import type { Envelope } from "./Envelope.ts"
 import type { InvalidOptions, PublishError } from "./Errors.ts"
@@ -14,16 +14,37 @@ import type { Receipt } from "./Middleware.ts"
 import * as Options from "./Options.ts"
 import { type NoSubscription, Plugins, type PublishOptions } from "./Plugin.ts"
 import type * as Selector from "./Selector.ts"
-import type { Stats } from "./Stats.ts"
+import type { Stats, SubscriptionStats } from "./Stats.ts"
 
 /**
- * Options of `subscribe`: `name` (unique; default derived from the selector),
- * `concurrency` (default 1: lane order kept), `timeout` (default: the bus's,
- * 30 s), `mailbox` (default: the bus's, 1024) and an optional `filter`.
+ * Options of `subscribe`:
+ *
+ * - `name`: unique among live subscriptions; default derived from the selector.
+ * - `concurrency`: deliveries running at once (default 1: lane order kept).
+ * - `orderBy`: with `concurrency > 1`, events with one key are handled in
+ *   publish order, different keys in parallel. A key function that throws
+ *   fails that delivery (`HandlerError`, counted `failed`).
+ * - `timeout`: per delivery (default: the bus's, 30 s).
+ * - `mailbox`: a capacity per lane (default: the bus's, 1024), or
+ *   `{ capacity, strategy }`. The default strategy is the delivery's lane's:
+ *   on a `suspend` lane a full mailbox holds that lane, so its publishers wait.
+ *   `dropping` / `sliding` / `fail` trade that for isolation from a slow
+ *   subscriber, each refused delivery counted `overflowed`.
+ * - `filter`: only envelopes for which it returns true are delivered.
  *
  * @since 0.1.0
  */
-export type SubscribeOptions<A = unknown> = internal.SubscribeOptions<A>
+export interface SubscribeOptions<A = unknown> {
+  readonly name?: string | undefined
+  readonly concurrency?: number | undefined
+  readonly timeout?: Duration.Input | undefined
+  readonly mailbox?:
+    | number
+    | { readonly capacity?: number | undefined; readonly strategy?: Options.Strategy | undefined }
+    | undefined
+  readonly filter?: ((envelope: A) => boolean) | undefined
+  readonly orderBy?: ((envelope: A) => string | number) | undefined
+}
 
 /**
  * A live subscription. Closing the scope it was made in unsubscribes: no new
@@ -32,14 +53,38 @@ export type SubscribeOptions<A = unknown> = internal.SubscribeOptions<A>
  *
  * @since 0.1.0
  */
-export type Subscription = internal.Subscription
+export interface Subscription {
+  readonly name: string
+  readonly stats: Effect.Effect<SubscriptionStats>
+  /** Re-tunes the subscription while it runs. */
+  readonly configure: (options: { readonly concurrency?: number | undefined }) => Effect.Effect<void, InvalidOptions>
+  /**
+   * What is left of the shutdown grace of the scope this subscription lives
+   * in. Every wait of one closing scope shares one grace (the window opens at
+   * the first read), so a finalizer that flushes (Batching) stays within it.
+   */
+  readonly graceLeft: Effect.Effect<Duration.Duration>
+}
 
 /**
  * What `publishAndWait` answers: the event's end and every delivery's outcome.
  *
+ * - `delivered`: dispatched, and every delivery reached a terminal state
+ *   (none, when nothing subscribed).
+ * - `dropped` / `deduplicated`: refused at admission.
+ * - `evicted`: pushed out of a full `sliding` lane before dispatch.
+ * - `interrupted`: still queued when shutdown's grace ran out.
+ *
  * @since 0.1.0
  */
-export type PublishResult = internal.Result
+export interface PublishResult {
+  readonly id: string
+  readonly type: string
+  readonly status: "delivered" | "dropped" | "deduplicated" | "evicted" | "interrupted"
+  readonly deliveries: ReadonlyArray<Outcome>
+  readonly succeeded: number
+  readonly failed: number
+}
 
 /**
  * The envelope type a selector delivers.
@@ -78,6 +123,16 @@ export class EventBus extends Context.Service<
       payload: Payload<D>,
       options?: PublishOptions
     ) => Effect.Effect<Receipt, PublishError>
+    /**
+     * Publishes a batch of events of one definition, in order: one clock
+     * read for the batch, one receipt per payload. On a `suspend` lane it
+     * waits for room as `publish` does.
+     */
+    readonly publishAll: <D extends Definition>(
+      definition: D,
+      payloads: Iterable<Payload<D>>,
+      options?: PublishOptions
+    ) => Effect.Effect<ReadonlyArray<Receipt>, PublishError>
     /** Publishes, then waits until every delivery of the event has ended. */
     readonly publishAndWait: <D extends Definition>(
       definition: D,

@@ -154,7 +154,10 @@ export type EnvelopeOfTarget<T> = T extends string
 /**
  * Returned by `on` and `once`: call it to unsubscribe. The Promise resolves
  * once deliveries in flight have finished (or the bus's `shutdownGrace` ran
- * out). Calling it again is harmless.
+ * out). Called while one of the subscription's own handlers runs (`await
+ * off()` inside the handler), it resolves as soon as no new event is routed
+ * to it, so that the handler does not wait for itself; the deliveries in
+ * flight still finish and are counted. Calling it again is harmless.
  *
  * @since 0.1.0
  */
@@ -367,13 +370,30 @@ const toEffect =
       if (!isThenable(result)) return Effect.void
       const promise = result
       return Effect.callback<void, unknown>((resume) => {
+        // `resume` runs the delivery's continuation inline: anything it threw
+        // would reject the Promise that `then` returns, unhandled, and end
+        // the process. The delivery is settled by then; the throw is a bus
+        // defect, logged instead.
+        const safely = (effect: Effect.Effect<void, unknown>) => {
+          try {
+            resume(effect)
+          } catch (defect) {
+            Effect.runFork(Effect.logError("eventfabric: a delivery's continuation threw", defect))
+          }
+        }
         promise.then(
-          () => resume(Effect.void),
-          (error) => resume(Effect.fail(error))
+          () => safely(Effect.void),
+          (error) => safely(Effect.fail(error))
         )
         return controller === undefined ? undefined : Effect.sync(() => controller.abort())
       })
     })
+
+/** The event type for an error report; junk from untyped callers has none. */
+const typeName = (definition: unknown): string => {
+  const name = (definition as { name?: unknown } | null | undefined)?.name
+  return typeof name === "string" ? name : "(unknown)"
+}
 
 const errorOf = (type: string, cause: Cause.Cause<PublishError>): EmitError => {
   for (const reason of cause.reasons) if (reason._tag === "Fail") return reason.error
@@ -463,7 +483,7 @@ export const make = async <R, E>(
   }
 
   const settle = (item: Pending, exit: Exit.Exit<Receipt, PublishError>) => {
-    if (Exit.isFailure(exit)) return report(errorOf(item.definition.name, exit.cause), undefined)
+    if (Exit.isFailure(exit)) return report(errorOf(typeName(item.definition), exit.cause), undefined)
     const receipt = exit.value
     if (receipt.status === "dropped") {
       report(new EventDropped({ type: receipt.type, lane: receipt.lane, id: receipt.id }), undefined)
@@ -475,7 +495,7 @@ export const make = async <R, E>(
       bus.publishAndWait(item.definition, item.payload as never, item.options)
     )
     fiber.addObserver((exit) => {
-      if (Exit.isFailure(exit)) return report(errorOf(item.definition.name, exit.cause), waiter)
+      if (Exit.isFailure(exit)) return report(errorOf(typeName(item.definition), exit.cause), waiter)
       const errs: Array<DeliveryError> = []
       for (const d of exit.value.deliveries) if (d.error !== undefined) errs.push(d.error)
       waiter.resolve({ ...exit.value, errors: errs })
@@ -525,7 +545,7 @@ export const make = async <R, E>(
       if (closing) {
         if (late.length >= maxPending) {
           overflowed++
-          return report(new EmitOverflow({ type: item.definition.name, capacity: maxPending }), item.waiter)
+          return report(new EmitOverflow({ type: typeName(item.definition), capacity: maxPending }), item.waiter)
         }
         late.push(item)
         return
@@ -533,14 +553,14 @@ export const make = async <R, E>(
       if (busy || outbox.length > 0) {
         if (outbox.length >= maxPending) {
           overflowed++
-          return report(new EmitOverflow({ type: item.definition.name, capacity: maxPending }), item.waiter)
+          return report(new EmitOverflow({ type: typeName(item.definition), capacity: maxPending }), item.waiter)
         }
         return outbox.push(item)
       }
       start(item)
     } catch (defect) {
       // Nothing above should throw; if it does, the emit still must not.
-      report(new EmitDefect({ type: item.definition.name, message: String(defect) }), item.waiter)
+      report(new EmitDefect({ type: typeName(item.definition), message: String(defect) }), item.waiter)
     }
   }
 
@@ -580,6 +600,21 @@ export const make = async <R, E>(
           Effect.sync(() => void unsubscribe?.())
         )
     }
+    // Handlers of this subscription running now: an unsubscribe made while
+    // one runs (typically `await off()` inside the handler) must not wait for
+    // it, or it waits for itself until the grace runs out.
+    let running = 0
+    const counted = run
+    run = (envelope) =>
+      Effect.suspend(() => {
+        running++
+        return Effect.ensuring(
+          counted(envelope),
+          Effect.sync(() => {
+            running--
+          })
+        )
+      })
     const exit = Effect.runSyncExitWith(context)(
       Scope.provide(bus.subscribe(selector, run, { ...opts, filter }), scope)
     )
@@ -592,7 +627,10 @@ export const make = async <R, E>(
     unsubscribe = Object.assign(
       () => {
         entries.delete(name)
-        return (done ??= Effect.runPromiseWith(context)(Scope.close(scope, Exit.void)))
+        // Routing stops synchronously, inside this call; the rest (deliveries
+        // in flight finishing, within the grace) is what `done` waits for.
+        done ??= Effect.runPromiseWith(context)(Scope.close(scope, Exit.void))
+        return running > 0 ? Promise.resolve() : done
       },
       { subscription: name }
     )

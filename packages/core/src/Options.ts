@@ -27,6 +27,16 @@ export type Strategy = typeof Strategy.Type
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
 /**
+ * The largest lane, mailbox or stream buffer: 2^24 entries. Buffers are
+ * allocated up front, and a capacity such as 2^32 is a typo, not a plan.
+ *
+ * @since 0.1.0
+ */
+export const maxCapacity = 2 ** 24
+
+const Capacity = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: maxCapacity }))
+
+/**
  * A duration given as a `Duration`, a number of milliseconds or a string such
  * as `"5 seconds"`.
  *
@@ -40,7 +50,7 @@ export const DurationInput = Schema.Union([Schema.Duration, Schema.DurationFromM
  * @since 0.1.0
  */
 export const LaneOptions = Schema.Struct({
-  capacity: PositiveInt,
+  capacity: Capacity,
   strategy: Strategy
 })
 
@@ -50,7 +60,7 @@ export const LaneOptions = Schema.Struct({
 export type LaneOptions = typeof LaneOptions.Type
 
 const NeverDrops = Schema.Struct({
-  capacity: PositiveInt,
+  capacity: Capacity,
   strategy: Schema.Literals(["suspend", "fail"]).annotate({
     expected: `"suspend" or "fail" (CRITICAL never drops)`
   })
@@ -92,7 +102,7 @@ const busOptions = <D extends Schema.Codec<Duration.Duration, any, never, never>
     /** Default handler timeout for subscriptions that set none. */
     timeout: Schema.optional(duration),
     /** Default mailbox capacity for subscriptions that set none. */
-    mailbox: Schema.optional(PositiveInt),
+    mailbox: Schema.optional(Capacity),
     /** How long shutdown waits for lanes and mailboxes to drain. */
     shutdownGrace: Schema.optional(duration)
   })
@@ -171,6 +181,38 @@ export const resolve = (options: typeof BusOptions.Type): Resolved => ({
 })
 
 /**
+ * A subscription's mailbox: a capacity (per lane), or a capacity and what a
+ * full mailbox does with one more delivery.
+ *
+ * - `suspend`: the dispatcher stops taking from that delivery's lane until
+ *   there is room, so the lane fills and its publishers wait (nothing lost).
+ * - `dropping`: the new delivery is refused, counted `overflowed`.
+ * - `sliding`: the oldest waiting delivery is refused, counted `overflowed`.
+ * - `fail`: the new delivery fails with `Overflow`, counted `overflowed` and
+ *   reported as `system.handler_error`.
+ *
+ * @since 0.2.0
+ */
+export const MailboxOptions = Schema.Union([
+  Capacity,
+  Schema.Struct({ capacity: Schema.optional(Capacity), strategy: Schema.optional(Strategy) })
+])
+
+/**
+ * @since 0.2.0
+ */
+export type MailboxOptions = typeof MailboxOptions.Type
+
+const isFunction = (u: unknown): u is (...args: ReadonlyArray<any>) => unknown => typeof u === "function"
+
+/**
+ * A function-valued option (`filter`, `orderBy`).
+ *
+ * @since 0.2.0
+ */
+export const FunctionOption = Schema.declare(isFunction, { expected: "a function" })
+
+/**
  * Per-subscription options.
  *
  * @since 0.1.0
@@ -181,8 +223,25 @@ export const SubscribeOptions = Schema.Struct({
   /** Deliveries running at once for this subscription; 1 keeps lane order. */
   concurrency: Schema.optional(PositiveInt),
   timeout: Schema.optional(DurationInput),
-  /** Deliveries waiting for this subscription; past it they fail `Overflow`. */
-  mailbox: Schema.optional(PositiveInt)
+  /**
+   * Deliveries waiting for this subscription, per lane: a capacity, or a
+   * capacity and a strategy (default: the delivery's lane's strategy).
+   */
+  mailbox: Schema.optional(MailboxOptions),
+  /** Only envelopes for which this returns true are delivered. */
+  filter: Schema.optional(FunctionOption),
+  /** Keyed order: one key's events in publish order, keys in parallel. */
+  orderBy: Schema.optional(FunctionOption)
+})
+
+/**
+ * Options of `events`: the subscription's name and the stream's buffer.
+ *
+ * @since 0.1.0
+ */
+export const EventsOptions = Schema.Struct({
+  name: Schema.optional(Schema.String.check(Schema.isNonEmpty())),
+  capacity: Schema.optional(Capacity)
 })
 
 /**

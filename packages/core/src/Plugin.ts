@@ -71,6 +71,12 @@ export interface Hooks {
   readonly undelivered?: ((delivery: Delivery, error: DeliveryError) => Effect.Effect<string | undefined>) | undefined
   /** Runs at shutdown once the bus has drained, before what is left is interrupted (a final flush). */
   readonly afterDrain?: Effect.Effect<void> | undefined
+  /**
+   * Told of records the bus writes itself, outside the publish path
+   * (`system.bus_stopping`, `system.bus_stopped`), so they can never wait on a
+   * lane. An audit sink writes them as it writes published events.
+   */
+  readonly record?: ((envelope: Envelope) => Effect.Effect<void>) | undefined
 }
 
 /**

@@ -38,6 +38,46 @@ export type PayloadOf<S> = S extends Definition ? Payload<S> : S extends Readonl
  */
 export type NameOf<S> = S extends Definition<infer N> ? N : S extends ReadonlyArray<Definition<infer N>> ? N : string
 
+const describe = (u: unknown): string => {
+  if (u === null) return "null"
+  if (Array.isArray(u)) return "an array"
+  return typeof u
+}
+
+/**
+ * Why a value is not a selector, or `undefined` when it is one: the message of
+ * the `InvalidOptions` that `subscribe` answers junk with.
+ *
+ * @example
+ * ```ts
+ * import { Selector } from "@eventfabric/core"
+ * Selector.problem(null) // "Expected a definition, an array of definitions or a pattern, got null\n  at [\"selector\"]"
+ * ```
+ * @since 0.1.0
+ */
+export const problem = (u: unknown): string | undefined => {
+  const isDefinition = (d: unknown) =>
+    typeof d === "object" &&
+    d !== null &&
+    (d as { _tag?: unknown })._tag === "EventDefinition" &&
+    typeof (d as { name?: unknown }).name === "string"
+  if (isDefinition(u)) return undefined
+  if (Array.isArray(u)) {
+    const bad = u.findIndex((d) => !isDefinition(d))
+    if (bad === -1) return undefined
+    return `Expected a definition made by Event.define, got ${describe(u[bad])}\n  at ["selector"][${bad}]`
+  }
+  if (
+    typeof u === "object" &&
+    u !== null &&
+    (u as { _tag?: unknown })._tag === "Pattern" &&
+    (u as { regex?: unknown }).regex instanceof RegExp
+  ) {
+    return undefined
+  }
+  return `Expected a definition, an array of definitions or a pattern, got ${describe(u)}\n  at ["selector"]`
+}
+
 const SEGMENT = "[a-z0-9_]+"
 
 const segment = (s: string) => {

@@ -2,7 +2,7 @@
  * The bus's accounting. Every publish ends in exactly one counted state, and
  * at rest (after `drain`) the sums add up:
  *
- * - `published = rejected + deduplicated + dropped + accepted`
+ * - `published + system.published = rejected + deduplicated + dropped + accepted`
  * - `accepted = dispatched + evicted + discarded + queued`
  * - `dispatched = unrouted + routed`
  * - `deliveries.total = succeeded + failed + timedOut + rejected + overflowed + interrupted + queued + inFlight`
@@ -48,6 +48,11 @@ export interface DeliveryStats {
   readonly overflowed: number
   /** Cut short by shutdown or by the subscription's scope closing. */
   readonly interrupted: number
+  /**
+   * Of the interrupted, those whose handler would not stop (uninterruptible):
+   * shutdown settled them and went on without waiting.
+   */
+  readonly abandoned: number
   /** Failed deliveries that a dead-letter plugin stored. */
   readonly deadLettered: number
   /** Waiting in mailboxes now. */
@@ -64,7 +69,10 @@ export interface DeliveryStats {
 export interface SubscriptionStats extends DeliveryStats {
   readonly name: string
   readonly concurrency: number
+  /** Mailbox capacity, per lane. */
   readonly mailbox: number
+  /** Deliveries the dispatcher holds for this subscription's full `suspend` mailbox (counted in `queued`). */
+  readonly blocked: number
 }
 
 /**
@@ -73,7 +81,24 @@ export interface SubscriptionStats extends DeliveryStats {
  * @since 0.1.0
  */
 export interface Stats {
+  /** User events published (everything but `system.*`). */
   readonly published: number
+  /**
+   * The bus's own events (`system.*`: failure reports, circuit changes),
+   * counted apart from the user's: `published` events and the `deliveries`
+   * and `failures` of them. The admission sums hold over both:
+   * `published + system.published = rejected + deduplicated + dropped + accepted`.
+   */
+  readonly system: { readonly published: number; readonly deliveries: number; readonly failures: number }
+  /**
+   * Of the user events' deliveries that ended, the fraction that failed,
+   * timed out, were rejected or overflowed (0 when none ended).
+   */
+  readonly failureRate: number
+  /** Publishes whose publisher was interrupted while it waited for lane room: never admitted. */
+  readonly cancelled: number
+  /** `publishAndWait` calls not answered yet (0 at rest). */
+  readonly waiting: number
   readonly rejected: number
   readonly deduplicated: number
   readonly dropped: number

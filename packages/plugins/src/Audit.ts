@@ -185,8 +185,11 @@ export const plugin = (config: Config) =>
               return status === undefined ? Effect.void : Queue.offer(queue, toLine(redact(envelope), status))
             })
           // Events published while the bus drains (system.handler_error, say)
-          // are written once it has drained.
-          return { publish, afterDrain: Effect.flatMap(Queue.clear(queue), write) }
+          // are written once it has drained. The bus's own records (its stop)
+          // are written straight away, after what is buffered, never queued.
+          const record = (envelope: Envelope.Envelope) =>
+            Effect.flatMap(Queue.clear(queue), (rest) => write([...rest, toLine(redact(envelope), "recorded")]))
+          return { publish, afterDrain: Effect.flatMap(Queue.clear(queue), write), record }
         })
     })
   )

@@ -22,8 +22,8 @@
  *
  * @since 0.1.0
  */
-import type { Envelope, Event } from "@eventfabric/core"
-import { Errors, EventBus, Options } from "@eventfabric/core"
+import type { Envelope } from "@eventfabric/core"
+import { Errors, Event, EventBus, Options } from "@eventfabric/core"
 import { Cause, Duration, Effect, Fiber, Queue, Schema, type Scope, Stream } from "effect"
 
 /**
@@ -124,6 +124,12 @@ export const subscribe = <D extends Event.Definition, E, R>(
 ): Effect.Effect<BatchSubscription, Errors.InvalidOptions, EventBus.EventBus | Scope.Scope | R> =>
   Effect.gen(function* () {
     const decoded = yield* Options.decode(Config, "Batching.subscribe", options)
+    if (!Event.isDefinition(definition)) {
+      return yield* new Errors.InvalidOptions({
+        target: "Batching.subscribe",
+        message: `Expected an event definition made by Event.define, got ${definition === null ? "null" : typeof definition}\n  at ["definition"]`
+      })
+    }
     if (!definition.batchable) {
       return yield* new Errors.InvalidOptions({
         target: "Batching.subscribe",
@@ -163,17 +169,21 @@ export const subscribe = <D extends Event.Definition, E, R>(
     // buffer), then end the buffer and wait for the last batch, then the
     // consumer's own interruption (a no-op by then).
     const fiber = yield* Effect.forkScoped(consumer, { startImmediately: true })
-    yield* Effect.addFinalizer(() =>
-      Queue.end(queue).pipe(Effect.andThen(Effect.timeoutOption(Fiber.await(fiber), flushTimeout)))
-    )
+    // Each wait is bounded by flushTimeout and by what is left of the bus's
+    // shutdown grace for this scope (one grace for every wait of the close).
+    let graceLeft: Effect.Effect<Duration.Duration> = Effect.succeed(flushTimeout)
+    const bounded = <A>(wait: Effect.Effect<A>) =>
+      Effect.flatMap(graceLeft, (left) => Effect.timeoutOption(wait, Duration.min(left, flushTimeout)))
+    yield* Effect.addFinalizer(() => Queue.end(queue).pipe(Effect.andThen(bounded(Fiber.await(fiber)))))
     const subscription = yield* bus.subscribe(definition, (envelope) => Queue.offer(queue, envelope as never), {
       name: decoded.name,
       mailbox: decoded.mailbox,
       timeout: Duration.infinity
     })
+    graceLeft = subscription.graceLeft
     // Runs first: let events already published reach the buffer before the
-    // subscription stops routing (bounded by flushTimeout).
-    yield* Effect.addFinalizer(() => Effect.timeoutOption(bus.drain, flushTimeout))
+    // subscription stops routing.
+    yield* Effect.addFinalizer(() => bounded(bus.drain))
     return {
       name: subscription.name,
       stats: Effect.map(Queue.size(queue), (buffered) => ({ batches, events, failed, buffered }))

@@ -161,7 +161,8 @@ export class DeadLetterQueue extends Context.Service<
     /** Removes matching entries (all without a filter); answers how many. */
     readonly purge: (filter?: Filter) => Effect.Effect<number, StoreError>
     /** Removes entries whose last failure is older than `age`. */
-    readonly purgeOlderThan: (age: Duration.Input) => Effect.Effect<number, StoreError>
+    /** A bad age (not a duration) fails with `InvalidOptions` and purges nothing. */
+    readonly purgeOlderThan: (age: Duration.Input) => Effect.Effect<number, StoreError | Errors.InvalidOptions>
     readonly stats: Effect.Effect<QueueStats, StoreError>
     /** Attaches the bus that `retry` re-delivers through, while the scope lives. */
     readonly attach: (bus: Plugin.BusHandle) => Effect.Effect<void, never, Scope.Scope>
@@ -214,7 +215,10 @@ export class DeadLetterQueue extends Context.Service<
       const retry = Effect.fnUntraced(function* (id: string) {
         if (bus === undefined) return yield* new NotAttached({})
         const found = yield* store.get(id)
-        if (Option.isNone(found)) return yield* new EntryNotFound({ id })
+        // An id from untyped code (a number, null) is not found, not a defect.
+        if (Option.isNone(found)) {
+          return yield* new EntryNotFound({ id: typeof id === "string" ? id : `(not a string: ${typeof id})` })
+        }
         const entry = found.value
         retried++
         const outcome = yield* bus.redeliver(entry.subscription, { ...entry.envelope, attempt: entry.attempts + 1 })
@@ -249,7 +253,9 @@ export class DeadLetterQueue extends Context.Service<
         retryAll,
         purge: (filter) => store.purge(filter),
         purgeOlderThan: (age) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => store.purge({ before: now - Duration.toMillis(age) })),
+          Effect.flatMap(Options.decode(Options.DurationInput, "DeadLetterQueue.purgeOlderThan", age ?? null), (d) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) => store.purge({ before: now - Duration.toMillis(d) }))
+          ),
         stats: Effect.map(store.stats, (s) => ({ ...s, recorded, retried, recovered })),
         attach: (handle) =>
           Effect.acquireRelease(
@@ -295,9 +301,13 @@ export const MemoryOptions = Schema.Struct({
  */
 export type MemoryOptions = typeof MemoryOptions.Encoded
 
+// No filter selects everything; a filter that is not an object (junk from
+// untyped code) selects nothing, so `purge(null)` cannot empty the queue.
 const matches = (entry: Entry, filter: Filter | undefined): boolean =>
   filter === undefined ||
-  ((filter.type === undefined || entry.envelope.type === filter.type) &&
+  (typeof filter === "object" &&
+    filter !== null &&
+    (filter.type === undefined || entry.envelope.type === filter.type) &&
     (filter.reason === undefined || entry.reason === filter.reason) &&
     (filter.subscription === undefined || entry.subscription === filter.subscription) &&
     (filter.before === undefined || entry.lastFailureAt < filter.before))

@@ -34,23 +34,33 @@ import { DedupStore } from "./DedupStore.ts"
  * ```
  * @since 0.1.0
  */
-export const canonicalJson = (value: unknown): string => {
+export const canonicalJson = (value: unknown): string => canonical(value, [])
+
+// `path` holds the objects being rendered: a cycle renders as "[Circular]"
+// instead of overflowing the stack (found by the fuzz test).
+const canonical = (value: unknown, path: Array<object>): string => {
   if (value === null || typeof value !== "object") {
     if (typeof value === "bigint") return JSON.stringify(value.toString())
     return JSON.stringify(value) ?? "null"
   }
-  const json = (value as { toJSON?: () => unknown }).toJSON
-  if (typeof json === "function") return canonicalJson(json.call(value))
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`
-  const keys = Object.keys(value).sort()
-  let out = "{"
-  for (const key of keys) {
-    const v = (value as Record<string, unknown>)[key]
-    if (v === undefined || typeof v === "function" || typeof v === "symbol") continue
-    if (out.length > 1) out += ","
-    out += `${JSON.stringify(key)}:${canonicalJson(v)}`
+  if (path.includes(value)) return '"[Circular]"'
+  path.push(value)
+  try {
+    const json = (value as { toJSON?: () => unknown }).toJSON
+    if (typeof json === "function") return canonical(json.call(value), path)
+    if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonical(v, path))).join(",")}]`
+    const keys = Object.keys(value).sort()
+    let out = "{"
+    for (const key of keys) {
+      const v = (value as Record<string, unknown>)[key]
+      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue
+      if (out.length > 1) out += ","
+      out += `${JSON.stringify(key)}:${canonical(v, path)}`
+    }
+    return `${out}}`
+  } finally {
+    path.pop()
   }
-  return `${out}}`
 }
 
 /** cyrb53: a fast, well-mixed 53-bit string hash. */

@@ -77,7 +77,8 @@ const TRACEPARENT = /^[\da-f]{2}-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})$/
  * @since 0.1.0
  */
 export const parseTraceparent = (traceparent: string | undefined): Tracer.ExternalSpan | undefined => {
-  if (traceparent === undefined) return undefined
+  // Not a string (an envelope from untyped code): no parent, like a malformed one.
+  if (typeof traceparent !== "string") return undefined
   const m = TRACEPARENT.exec(traceparent)
   if (m === null || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined
   return Tracer.externalSpan({ traceId: m[1]!, spanId: m[2]!, sampled: (Number.parseInt(m[3]!, 16) & 1) === 1 })

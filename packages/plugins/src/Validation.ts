@@ -248,6 +248,18 @@ export const publishUnknown = (
   options?: Plugin.PublishOptions
 ): Effect.Effect<Middleware.Receipt, Errors.PublishError> =>
   Effect.suspend(() => {
+    // Untrusted input: a type that is not a string is refused like an unknown one.
+    if (typeof type !== "string") {
+      const got = type === null ? "null" : Array.isArray(type) ? "an array" : typeof type
+      const error = new Errors.InvalidEvent({
+        type: "(unknown)",
+        message: `Expected a string (an event type name), got ${got}\n  at ["type"]`
+      })
+      if (!validatedBuses.has(bus.publish)) return Effect.fail(error)
+      return bus
+        .publish(unknownDefinition("invalid.type"), undefined, options)
+        .pipe(Effect.provideService(PendingRejection, error))
+    }
     const definition = registry.get(type)
     let error: Errors.InvalidEvent | undefined
     if (definition === undefined) {

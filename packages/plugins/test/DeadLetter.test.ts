@@ -95,7 +95,7 @@ describe("DeadLetter", () => {
             Deferred.await(gate),
             Effect.sync(() => seen.push(e.payload.orderId))
           ),
-        { name: "blocked", mailbox: 1 }
+        { name: "blocked", mailbox: { capacity: 1, strategy: "fail" } }
       )
       // o-1 runs (blocked), o-2 waits in the mailbox, o-3 overflows.
       const fibers = []

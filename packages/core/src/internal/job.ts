@@ -6,33 +6,20 @@
 import { Deferred, Effect } from "effect"
 import type { Outcome } from "../Delivery.ts"
 import type { Envelope } from "../Envelope.ts"
-
-/**
- * How a published event ended, as `publishAndWait` reports it.
- *
- * - `delivered`: dispatched, and every delivery reached a terminal state
- *   (none, when nothing subscribed).
- * - `dropped` / `deduplicated`: refused at admission.
- * - `evicted`: pushed out of a full `sliding` lane before dispatch.
- * - `interrupted`: still queued when shutdown's grace ran out.
- */
-export interface Result {
-  readonly id: string
-  readonly type: string
-  readonly status: "delivered" | "dropped" | "deduplicated" | "evicted" | "interrupted"
-  readonly deliveries: ReadonlyArray<Outcome>
-  readonly succeeded: number
-  readonly failed: number
-}
+import type { PublishResult } from "../EventBus.ts"
 
 export class Tracker {
   private remaining = 0
+  private ended = false
   private readonly outcomes: Array<Outcome> = []
-  readonly deferred = Deferred.makeUnsafe<Result>()
+  readonly deferred = Deferred.makeUnsafe<PublishResult>()
   readonly envelope: Envelope
+  /** Told once, when the waiter is answered (the bus counts waiters left pending). */
+  private readonly onEnd: (() => void) | undefined
 
-  constructor(envelope: Envelope) {
+  constructor(envelope: Envelope, onEnd?: () => void) {
     this.envelope = envelope
+    this.onEnd = onEnd
   }
 
   expect(deliveries: number): void {
@@ -45,7 +32,17 @@ export class Tracker {
     if (--this.remaining === 0) this.end("delivered")
   }
 
-  end(status: Result["status"]): void {
+  /** The event never got in (a typed refusal, an interrupt): no one waits any more. */
+  cancel(): void {
+    if (this.ended) return
+    this.ended = true
+    this.onEnd?.()
+  }
+
+  end(status: PublishResult["status"]): void {
+    if (this.ended) return
+    this.ended = true
+    this.onEnd?.()
     let succeeded = 0
     for (const o of this.outcomes) if (o.status === "succeeded") succeeded++
     Deferred.doneUnsafe(
@@ -62,12 +59,22 @@ export class Tracker {
   }
 }
 
+/** Lane index: 0 critical, 1 normal, 2 low. */
+export type LaneIndex = 0 | 1 | 2
+
+export const laneIndex = { critical: 0, normal: 1, low: 2 } as const
+
 export class Job {
   readonly envelope: Envelope
   readonly tracker: Tracker | undefined
+  readonly lane: LaneIndex
+  /** A `system.*` event: decided once here, not once per delivery. */
+  readonly system: boolean
 
   constructor(envelope: Envelope, tracker: Tracker | undefined) {
     this.envelope = envelope
     this.tracker = tracker
+    this.lane = laneIndex[envelope.priority]
+    this.system = envelope.type.startsWith("system.")
   }
 }

@@ -76,13 +76,17 @@ export class Lane {
    * Waits for room, then enqueues. `isClosed` is checked on every wake, so a
    * publisher still waiting at shutdown leaves with `false`.
    */
-  offerWhenSpace(job: Job, isClosed: () => boolean): Effect.Effect<boolean> {
+  offerWhenSpace(job: Job, isClosed: () => boolean, onAccepted: () => void): Effect.Effect<boolean> {
     return Effect.suspend(() => {
       this.waiting++
       const attempt: Effect.Effect<boolean> = Effect.suspend(() => {
         if (isClosed()) return Effect.succeed(false)
         this.space.closeUnsafe()
-        if (this.offer(job)) return Effect.succeed(true)
+        if (this.offer(job)) {
+          // Counted in the same step as the offer: an interrupt cannot fall between.
+          onAccepted()
+          return Effect.succeed(true)
+        }
         return Effect.flatMap(this.space.await, () => attempt)
       })
       return Effect.ensuring(

@@ -23,11 +23,6 @@ export class Permits {
     this.max = max
   }
 
-  /** Some subscription waits for a permit. */
-  get contended(): boolean {
-    return this.waiters.size > 0
-  }
-
   tryTake(): boolean {
     if (this.taken >= this.max) return false
     this.taken++
@@ -45,7 +40,7 @@ export class Permits {
 
   release(): void {
     this.taken--
-    this.wake()
+    if (this.waiters.size > 0) this.wake()
   }
 
   resize(max: number): void {

@@ -1,10 +1,12 @@
 /**
- * A bounded FIFO over a fixed array: a subscription's mailbox. Unlike a
- * `Queue` it is touched only synchronously by the dispatcher and by delivery
- * completions, so it needs no fiber machinery, and it never grows.
+ * A bounded FIFO over an array that grows on demand, doubling up to its
+ * capacity: a mailbox lane. Unlike a `Queue` it is touched only synchronously
+ * by the dispatcher and by delivery completions, so it needs no fiber
+ * machinery. Growing lazily keeps a subscription with three 1024-slot lanes
+ * at a few hundred bytes until it actually backs up.
  */
 export class Ring<A> {
-  private readonly items: Array<A | undefined>
+  private items: Array<A | undefined>
   private head = 0
   length = 0
 
@@ -12,13 +14,14 @@ export class Ring<A> {
 
   constructor(capacity: number) {
     this.capacity = capacity
-    this.items = new Array(capacity)
+    this.items = new Array(Math.min(capacity, 16))
   }
 
   /** False when full: the caller decides what overflow means. */
   push(item: A): boolean {
     if (this.length === this.capacity) return false
-    this.items[(this.head + this.length) % this.capacity] = item
+    if (this.length === this.items.length) this.grow()
+    this.items[(this.head + this.length) % this.items.length] = item
     this.length++
     return true
   }
@@ -27,8 +30,16 @@ export class Ring<A> {
     if (this.length === 0) return undefined
     const item = this.items[this.head]
     this.items[this.head] = undefined
-    this.head = (this.head + 1) % this.capacity
+    this.head = (this.head + 1) % this.items.length
     this.length--
     return item
+  }
+
+  private grow(): void {
+    const size = Math.min(this.capacity, this.items.length * 2)
+    const next = new Array<A | undefined>(size)
+    for (let i = 0; i < this.length; i++) next[i] = this.items[(this.head + i) % this.items.length]
+    this.items = next
+    this.head = 0
   }
 }
