@@ -4,8 +4,9 @@
  *   pnpm inspect                      # prints the URL and the token
  *   PORT=9400 EVENTFABRIC_INSPECTOR_TOKEN=s3cret pnpm inspect
  *
- * Traffic: orders (5% fail their first try, retried once), sign-up mails to
- * a slow subscriber whose mailbox fills and drains, payments through a
+ * Traffic: orders (keyed per customer; 5% fail their first try, retried
+ * once), sign-up mails to a slow subscriber whose dropping mailbox fills,
+ * refuses and drains, payments through a
  * gateway that goes down for 12 s of every 40 (from 3 s in) (its circuit trips, probes,
  * closes), reports that sometimes time out, and LOW telemetry on a sliding
  * lane that evicts under bursts. Stops cleanly on SIGINT / SIGTERM.
@@ -81,9 +82,14 @@ export const Subscribers = (hooks: Hooks = {}) =>
           hooks.failOrder?.(e.payload.orderId) === true || (e.attempt === 1 && e.payload.total % 20 === 0)
             ? Effect.fail(new Error(`warehouse rejected ${e.payload.orderId} for ${e.payload.email}`))
             : Effect.sync(() => hooks.delivered?.(e.payload.orderId, e.attempt)),
-        { name: "fulfilment", concurrency: 4 }
+        // Keyed: one customer's orders are fulfilled in the order they were placed.
+        { name: "fulfilment", concurrency: 4, orderBy: (e) => e.payload.email }
       )
-      yield* bus.subscribe(SignedUp, () => Effect.sleep("25 millis"), { name: "welcome-mailer", mailbox: 256 })
+      // Isolation: a full mailer mailbox refuses (counted, dead-lettered) rather than hold the NORMAL lane.
+      yield* bus.subscribe(SignedUp, () => Effect.sleep("25 millis"), {
+        name: "welcome-mailer",
+        mailbox: { capacity: 256, strategy: "dropping" }
+      })
       yield* bus.subscribe(
         PaymentCharged,
         () =>

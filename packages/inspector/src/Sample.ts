@@ -4,9 +4,9 @@
  * consecutive `bus.stats` snapshots. Pure: the sampler in `Inspector.ts`
  * supplies the snapshots, handle times, circuits and the DLQ's counters.
  *
- * Fields the engine may add (a subscription's mailbox strategy, keyed order,
- * selector) are read defensively, so the page shows them when the bus
- * carries them and a dash otherwise.
+ * Subscription rows read the bus's own fields: `selector`, `keyed`,
+ * `concurrency` and `inFlight` (workers busy), `mailbox` (capacity per lane),
+ * `mailboxes` (per lane: queued and strategy) and `blocked`.
  *
  * @since 0.1.0
  */
@@ -56,20 +56,14 @@ export interface CircuitSample {
  */
 export interface SubscriptionSample {
   readonly name: string
-  readonly selector: string | undefined
+  /** An event type, types joined by `|`, or a pattern. */
+  readonly selector: string
   readonly concurrency: number
   /** Deliveries running now (workers busy). */
   readonly busy: number
-  readonly mailbox: {
-    readonly capacity: number
-    readonly queued: number
-    readonly fill: number
-    readonly strategy: string | undefined
-    /** Deliveries the dispatcher holds for a full `suspend` mailbox, when the bus counts them. */
-    readonly blocked: number | undefined
-  }
-  /** `true` / `false` when the bus says whether the subscription orders by key; `undefined` when it does not say. */
-  readonly keyed: boolean | undefined
+  readonly mailbox: MailboxSample
+  /** Ordered per `orderBy` key. */
+  readonly keyed: boolean
   readonly circuit: CircuitSample | undefined
   readonly succeeded: number
   readonly failed: number
@@ -79,6 +73,32 @@ export interface SubscriptionSample {
   readonly deadLettered: number
   readonly rates: { readonly succeeded: number; readonly failed: number }
   readonly handleTime: Percentiles | undefined
+}
+
+/**
+ * A subscription's mailbox: one bounded ring per lane, each `capacity` long.
+ *
+ * @since 0.1.0
+ */
+export interface MailboxSample {
+  /** Per lane. */
+  readonly capacity: number
+  /** Everything waiting, held deliveries included. */
+  readonly queued: number
+  /** The fullest lane's ring: its queued / capacity, in [0, 1]. */
+  readonly fill: number
+  /** The fullest lane's queued count (what the bar shows against `capacity`). */
+  readonly fullest: number
+  /** One strategy when every lane has the same, else per lane (`normal suspend, low sliding`). */
+  readonly strategy: string
+  readonly lanes: ReadonlyArray<{
+    readonly name: string
+    readonly queued: number
+    readonly fill: number
+    readonly strategy: string
+  }>
+  /** Deliveries the dispatcher holds for a full `suspend` ring (counted in `queued`). */
+  readonly blocked: number
 }
 
 /**
@@ -146,8 +166,8 @@ export interface Sample {
     readonly failed: number
     readonly timedOut: number
     readonly deadLettered: number
-    /** `system.*` events published, when the bus counts them apart. */
-    readonly systemPublished: number | undefined
+    /** `system.*` events published (counted apart from `published`). */
+    readonly systemPublished: number
   }
   readonly point: Point
   readonly lanes: ReadonlyArray<LaneSample>
@@ -172,35 +192,29 @@ export interface Extras {
   readonly hidden: ReadonlySet<string>
 }
 
-const num = (u: unknown): number => (typeof u === "number" && Number.isFinite(u) ? u : 0)
-
 const rate = (now: number, before: number | undefined, seconds: number): number =>
   before === undefined || seconds <= 0 ? 0 : Math.max(0, (now - before) / seconds)
 
 const fill = (queued: number, capacity: number): number => (capacity > 0 ? Math.min(1, queued / capacity) : 0)
 
-/** A subscription's mailbox, as a number (today) or `{ capacity, strategy }` (the engine's rewrite). */
-const mailboxOf = (s: Record<string, unknown>): { capacity: number; strategy: string | undefined } => {
-  const m = s.mailbox
-  if (typeof m === "object" && m !== null) {
-    const o = m as Record<string, unknown>
-    return { capacity: num(o.capacity), strategy: typeof o.strategy === "string" ? o.strategy : undefined }
+const laneNames = ["critical", "normal", "low"] as const
+
+const mailboxOf = (s: Stats.SubscriptionStats): MailboxSample => {
+  const lanes = laneNames.map((name) => {
+    const m = s.mailboxes[name]
+    return { name, queued: m.queued, fill: fill(m.queued, s.mailbox), strategy: m.strategy }
+  })
+  const fullest = lanes.reduce((a, b) => (b.queued > a.queued ? b : a))
+  const strategies = new Set(lanes.map((l) => l.strategy))
+  return {
+    capacity: s.mailbox,
+    queued: s.queued,
+    fill: fullest.fill,
+    fullest: fullest.queued,
+    strategy: strategies.size === 1 ? lanes[0]!.strategy : lanes.map((l) => `${l.name} ${l.strategy}`).join(", "),
+    lanes,
+    blocked: s.blocked
   }
-  const strategy = s.mailboxStrategy ?? s.strategy
-  return { capacity: num(m), strategy: typeof strategy === "string" ? strategy : undefined }
-}
-
-const keyedOf = (s: Record<string, unknown>): boolean | undefined => {
-  if (typeof s.keyed === "boolean") return s.keyed
-  if (typeof s.orderBy === "boolean") return s.orderBy
-  return undefined
-}
-
-const selectorOf = (s: Record<string, unknown>): string | undefined => {
-  const v = s.selector ?? s.pattern
-  if (typeof v === "string") return v
-  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.join(", ")
-  return undefined
 }
 
 /**
@@ -254,21 +268,14 @@ export const derive = (
   const subscriptions = stats.subscriptions
     .filter((s) => !extras.hidden.has(s.name))
     .map((s): SubscriptionSample => {
-      const raw = s as unknown as Record<string, unknown>
-      const mailbox = mailboxOf(raw)
       const was = previousSubs.get(s.name)
       return {
         name: s.name,
-        selector: selectorOf(raw),
+        selector: s.selector,
         concurrency: s.concurrency,
         busy: s.inFlight,
-        mailbox: {
-          ...mailbox,
-          queued: s.queued,
-          fill: fill(s.queued, mailbox.capacity),
-          blocked: typeof raw.blocked === "number" ? raw.blocked : undefined
-        },
-        keyed: keyedOf(raw),
+        mailbox: mailboxOf(s),
+        keyed: s.keyed,
         circuit: extras.circuits.get(s.name),
         succeeded: s.succeeded,
         failed: s.failed,
@@ -288,7 +295,6 @@ export const derive = (
       }
     })
   const d = stats.deliveries
-  const system = (stats as unknown as { system?: { published?: unknown } }).system
   return {
     at,
     seq: extras.seq,
@@ -306,7 +312,7 @@ export const derive = (
       failed: d.failed,
       timedOut: d.timedOut,
       deadLettered: d.deadLettered,
-      systemPublished: typeof system?.published === "number" ? system.published : undefined
+      systemPublished: stats.system.published
     },
     point: {
       at,

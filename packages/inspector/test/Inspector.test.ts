@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Event, EventBus, Plugin } from "@eventfabric/core"
 import { CircuitBreaker, DeadLetter } from "@eventfabric/plugins"
-import { ConfigProvider, type Duration, Effect, Fiber, Layer, Option, Schema } from "effect"
+import { ConfigProvider, Deferred, type Duration, Effect, Fiber, Layer, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { HandleTime, Inspector } from "../src/index.ts"
 
@@ -71,8 +71,11 @@ describe("Inspector", () => {
       yield* bus.subscribe(Charge, (e) => Effect.fail(`card of bob@example.com declined (${e.payload.n})`), {
         name: "declines"
       })
-      for (let n = 0; n < 8; n++) yield* bus.publish(Charge, { n })
-      yield* settle
+      // One failure per busy period: the bus coalesces the reports of one burst into one.
+      for (let n = 0; n < 8; n++) {
+        yield* bus.publish(Charge, { n })
+        yield* settle
+      }
       const events = yield* inspector.events()
       assert.strictEqual(events.length, 3)
       assert.isTrue(events.every((e) => e.type.startsWith("system.")))
@@ -110,6 +113,51 @@ describe("Inspector", () => {
       for (let i = 0; i < 5; i++) yield* inspector.sampleNow
       assert.strictEqual((yield* inspector.history).length, 4)
     }).pipe(Effect.provide(Live({ history: 4 })))
+  )
+
+  it.effect(
+    "shows what the bus runs: a keyed subscription as keyed, a full dropping mailbox as full and dropping",
+    () =>
+      Effect.gen(function* () {
+        const bus = yield* EventBus.EventBus
+        const inspector = yield* Inspector.Inspector
+        const gate = yield* Deferred.make<void>()
+        yield* bus.subscribe(Charge, () => Effect.void, {
+          name: "per-card",
+          concurrency: 4,
+          orderBy: (e) => e.payload.n % 3
+        })
+        yield* bus.subscribe(Charge, () => Deferred.await(gate), {
+          name: "slow-ledger",
+          mailbox: { capacity: 4, strategy: "dropping" }
+        })
+        for (let n = 0; n < 10; n++) yield* bus.publish(Charge, { n })
+        yield* TestClock.adjust("1 millis")
+        const { sample } = yield* inspector.sampleNow
+        const keyed = sample.subscriptions.find((s) => s.name === "per-card")!
+        const slow = sample.subscriptions.find((s) => s.name === "slow-ledger")!
+        assert.strictEqual(keyed.keyed, true)
+        assert.strictEqual(keyed.selector, "payments.charged")
+        assert.strictEqual(keyed.concurrency, 4)
+        assert.strictEqual(slow.keyed, false)
+        assert.strictEqual(slow.mailbox.strategy, "dropping")
+        assert.strictEqual(slow.mailbox.capacity, 4)
+        // One delivery runs (the worker is busy), four wait, five were refused.
+        assert.strictEqual(slow.busy, 1)
+        assert.strictEqual(slow.mailbox.fullest, 4)
+        assert.strictEqual(slow.mailbox.fill, 1)
+        assert.deepStrictEqual(
+          slow.mailbox.lanes.map((l) => [l.name, l.queued]),
+          [
+            ["critical", 0],
+            ["normal", 4],
+            ["low", 0]
+          ]
+        )
+        assert.strictEqual(slow.overflowed, 5)
+        yield* Deferred.succeed(gate, undefined)
+        yield* settle
+      }).pipe(Effect.provide(Live()))
   )
 
   it.effect("lists transports by their counters, flattened one level, and one that fails as unavailable", () =>

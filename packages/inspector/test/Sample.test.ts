@@ -22,32 +22,36 @@ const deliveries = (over: Partial<Stats.DeliveryStats> = {}): Stats.DeliveryStat
   rejected: 0,
   overflowed: 0,
   interrupted: 0,
+  abandoned: 0,
   deadLettered: 0,
   queued: 0,
   inFlight: 0,
   ...over
 })
 
-const stats = (over: Partial<Stats.Stats> & { subscriptions?: ReadonlyArray<unknown> } = {}): Stats.Stats =>
-  ({
-    published: 0,
-    rejected: 0,
-    deduplicated: 0,
-    dropped: 0,
-    accepted: 0,
-    evicted: 0,
-    dispatched: 0,
-    unrouted: 0,
-    discarded: 0,
-    refused: 0,
-    queued: 0,
-    lanes: { critical: lane(), normal: lane(), low: lane() },
-    deliveries: deliveries(),
-    subscriptions: [],
-    maxConcurrentHandlers: 100,
-    closed: false,
-    ...over
-  }) as Stats.Stats
+const stats = (over: Partial<Stats.Stats> = {}): Stats.Stats => ({
+  published: 0,
+  system: { published: 0, deliveries: 0, failures: 0 },
+  failureRate: 0,
+  cancelled: 0,
+  waiting: 0,
+  rejected: 0,
+  deduplicated: 0,
+  dropped: 0,
+  accepted: 0,
+  evicted: 0,
+  dispatched: 0,
+  unrouted: 0,
+  discarded: 0,
+  refused: 0,
+  queued: 0,
+  lanes: { critical: lane(), normal: lane(), low: lane() },
+  deliveries: deliveries(),
+  subscriptions: [],
+  maxConcurrentHandlers: 100,
+  closed: false,
+  ...over
+})
 
 const extras: Sample.Extras = {
   seq: 1,
@@ -58,12 +62,26 @@ const extras: Sample.Extras = {
   hidden: new Set(["@eventfabric/inspector"])
 }
 
-const sub = (name: string, over: Record<string, unknown> = {}) => ({
+const sub = (name: string, over: Partial<Stats.SubscriptionStats> = {}): Stats.SubscriptionStats => ({
   ...deliveries(),
   name,
   concurrency: 1,
   mailbox: 64,
+  blocked: 0,
+  selector: "orders.placed",
+  keyed: false,
+  mailboxes: {
+    critical: { queued: 0, strategy: "suspend" },
+    normal: { queued: 0, strategy: "suspend" },
+    low: { queued: 0, strategy: "sliding" }
+  },
   ...over
+})
+
+const mailboxes = (normal: number, strategy: Stats.LaneStats["strategy"]): Stats.SubscriptionStats["mailboxes"] => ({
+  critical: { queued: 0, strategy },
+  normal: { queued: normal, strategy },
+  low: { queued: 0, strategy }
 })
 
 describe("Sample", () => {
@@ -84,7 +102,9 @@ describe("Sample", () => {
         low: lane()
       },
       deliveries: deliveries({ succeeded: 150, failed: 5, timedOut: 2 }),
-      subscriptions: [sub("mailer", { succeeded: 150, failed: 5, timedOut: 2, queued: 16 })]
+      subscriptions: [
+        sub("mailer", { succeeded: 150, failed: 5, timedOut: 2, queued: 16, mailboxes: mailboxes(16, "suspend") })
+      ]
     })
     const s = Sample.derive(now, 3_000, { stats: before, at: 1_000 }, extras)
     assert.strictEqual(s.point.published, 100)
@@ -118,18 +138,20 @@ describe("Sample", () => {
     )
   })
 
-  it("shows mailbox strategy, keyed order and selector when the bus carries them, and dashes when not", () => {
+  it("shows the bus's selector, keyed order, per-lane mailbox fill and strategy, and held deliveries", () => {
     const s = Sample.derive(
       stats({
         subscriptions: [
           sub("keyed", {
-            mailbox: { capacity: 32, strategy: "dropping" },
+            mailbox: 32,
+            mailboxes: mailboxes(8, "dropping"),
             keyed: true,
+            concurrency: 4,
             selector: "orders.*",
-            queued: 8,
+            queued: 11,
             blocked: 3
           }),
-          sub("plain")
+          sub("plain", { concurrency: 2 })
         ]
       }),
       1,
@@ -137,13 +159,25 @@ describe("Sample", () => {
       extras
     )
     const [keyed, plain] = s.subscriptions
-    assert.deepStrictEqual(keyed!.mailbox, { capacity: 32, strategy: "dropping", queued: 8, fill: 0.25, blocked: 3 })
     assert.strictEqual(keyed!.keyed, true)
     assert.strictEqual(keyed!.selector, "orders.*")
-    assert.strictEqual(plain!.mailbox.strategy, undefined)
-    assert.strictEqual(plain!.mailbox.blocked, undefined)
-    assert.strictEqual(plain!.keyed, undefined)
-    assert.strictEqual(plain!.selector, undefined)
+    assert.strictEqual(keyed!.mailbox.strategy, "dropping")
+    assert.strictEqual(keyed!.mailbox.capacity, 32)
+    assert.strictEqual(keyed!.mailbox.queued, 11)
+    assert.strictEqual(keyed!.mailbox.fullest, 8)
+    assert.strictEqual(keyed!.mailbox.fill, 0.25)
+    assert.strictEqual(keyed!.mailbox.blocked, 3)
+    assert.deepStrictEqual(
+      keyed!.mailbox.lanes.map((l) => [l.name, l.queued, l.strategy]),
+      [
+        ["critical", 0, "dropping"],
+        ["normal", 8, "dropping"],
+        ["low", 0, "dropping"]
+      ]
+    )
+    assert.strictEqual(plain!.keyed, false)
+    assert.strictEqual(plain!.mailbox.strategy, "critical suspend, normal suspend, low sliding")
+    assert.strictEqual(plain!.mailbox.blocked, 0)
   })
 
   it("never answers a negative rate (a counter that went back, e.g. a subscription replaced)", () => {

@@ -206,12 +206,20 @@
 
   const renderSubscriptions = (s) => {
     const rows = s.subscriptions.map((sub) => {
-      const mailbox = el("td", {}, bar(sub.mailbox.queued, sub.mailbox.capacity, sub.mailbox.fill))
-      if (sub.mailbox.strategy) mailbox.append(el("span", { class: "muted", text: ` ${sub.mailbox.strategy}` }))
-      if (sub.mailbox.blocked > 0)
-        mailbox.append(el("span", { class: "muted", text: ` +${fmtN(sub.mailbox.blocked)} held` }))
+      // The bar is the fullest lane's ring (capacity is per lane); the title lists every lane.
+      const m = sub.mailbox
+      const mailbox = el(
+        "td",
+        {
+          class: "mailbox",
+          title: m.lanes.map((l) => `${l.name}: ${l.queued} / ${m.capacity} ${l.strategy}`).join("\n")
+        },
+        bar(m.fullest, m.capacity, m.fill)
+      )
+      mailbox.append(el("span", { class: "muted strategy", text: ` ${m.strategy}` }))
+      if (m.blocked > 0) mailbox.append(el("span", { class: "muted", text: ` +${fmtN(m.blocked)} held` }))
       const name = el("td", {}, el("strong", { text: sub.name }))
-      if (sub.selector) name.append(el("div", { class: "muted", text: sub.selector }))
+      name.append(el("div", { class: "muted selector", text: sub.selector }))
       return el(
         "tr",
         { "data-subscription": sub.name },
@@ -219,9 +227,8 @@
         circuitCell(sub.circuit),
         cell(`${sub.busy} / ${sub.concurrency}`, "n"),
         mailbox,
-        cell(
-          sub.keyed === undefined ? (sub.concurrency > 1 ? "unordered" : "ordered") : sub.keyed ? "keyed" : "unkeyed"
-        ),
+        // Keyed: in order per key. Otherwise one worker keeps publish order; several do not.
+        cell(sub.keyed ? "keyed" : sub.concurrency > 1 ? "unordered" : "ordered", "order"),
         cell(fmtN(sub.succeeded), "n"),
         cell(fmtN(sub.failed), sub.failed > 0 ? "n bad-n" : "n"),
         cell(fmtN(sub.timedOut), sub.timedOut > 0 ? "n bad-n" : "n"),
