@@ -7,13 +7,15 @@
  *
  * It subscribes to `system.**` under the name `@eventfabric/inspector` (hidden
  * from the page's table) to keep the latest system events and each
- * subscription's circuit state.
+ * subscription's circuit state; with `BusRecords` in context it lists the
+ * bus's stop records among them.
  *
  * @since 0.1.0
  */
 import { type Errors, EventBus, Options, Selector } from "@eventfabric/core"
 import { DeadLetter, Redaction } from "@eventfabric/plugins"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, PubSub, Redacted, Ref, Schema, Stream } from "effect"
+import { BusRecords } from "./BusRecords.ts"
 import { HandleTimes } from "./HandleTime.ts"
 import * as SystemLog from "./internal/systemLog.ts"
 import * as Sample from "./Sample.ts"
@@ -143,7 +145,7 @@ export class Inspector extends Context.Service<
 >()("@eventfabric/inspector/Inspector") {
   /**
    * The inspector over the `EventBus` in context. Uses the `DeadLetterQueue`,
-   * `Redactor` and `HandleTimes` when they are in context too.
+   * `Redactor`, `HandleTimes` and `BusRecords` when they are in context too.
    *
    * @example
    * ```ts
@@ -198,6 +200,9 @@ export const make = Effect.fnUntraced(function* (options: InspectorOptions = {})
       mailbox: 4096
     })
   )
+  // The bus's stop records reach no subscription; the BusRecords plugin hands them over.
+  const records = yield* Effect.serviceOption(BusRecords)
+  if (Option.isSome(records)) yield* records.value.listen(log.add)
 
   const pubsub = yield* Effect.acquireRelease(PubSub.sliding<Update>(16), PubSub.shutdown)
   const latest = yield* Ref.make<Sample.Sample | undefined>(undefined)

@@ -1,9 +1,21 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Event, EventBus, Plugin } from "@eventfabric/core"
 import { CircuitBreaker, DeadLetter } from "@eventfabric/plugins"
-import { ConfigProvider, Deferred, type Duration, Effect, Fiber, Layer, Option, Schema } from "effect"
+import {
+  ConfigProvider,
+  Context,
+  Deferred,
+  type Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Schema,
+  Scope
+} from "effect"
 import { TestClock } from "effect/testing"
-import { HandleTime, Inspector } from "../src/index.ts"
+import { BusRecords, HandleTime, Inspector } from "../src/index.ts"
 
 const Charge = Event.define("payments.charged", { payload: Schema.Struct({ n: Schema.Number }) })
 
@@ -28,6 +40,11 @@ const Live = (options: Inspector.InspectorOptions = {}) =>
     Layer.provideMerge(Bus),
     Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
   )
+
+/** The inspector alone, over a bus from elsewhere. */
+const Live0 = Inspector.Inspector.layer({ interval: "1 hour" }).pipe(
+  Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({})))
+)
 
 const settle = Effect.gen(function* () {
   const bus = yield* EventBus.EventBus
@@ -158,6 +175,38 @@ describe("Inspector", () => {
         yield* Deferred.succeed(gate, undefined)
         yield* settle
       }).pipe(Effect.provide(Live()))
+  )
+
+  it.effect("lists the bus stopping and stopped among the system events when the bus stops before it", () =>
+    Effect.gen(function* () {
+      // The bus in a scope of its own, as a Facade's is: it can stop while the inspector runs.
+      const busScope = yield* Scope.make()
+      const busContext = yield* Layer.buildWithScope(
+        EventBus.EventBus.layer().pipe(
+          Layer.provide(Plugin.layer(BusRecords.plugin())),
+          Layer.provideMerge(BusRecords.layer)
+        ),
+        busScope
+      )
+      const inspector = yield* Layer.build(Live0).pipe(
+        Effect.map((context) => Context.get(context, Inspector.Inspector)),
+        Effect.provide(busContext)
+      )
+      const bus = Context.get(busContext, EventBus.EventBus)
+      yield* bus.subscribe(Charge, () => Effect.void, { name: "ledger" })
+      for (let n = 0; n < 3; n++) yield* bus.publish(Charge, { n })
+      yield* inspector.sampleNow
+      yield* Scope.close(busScope, Exit.void)
+      const { sample, events } = yield* inspector.sampleNow
+      assert.isTrue(sample.closed)
+      assert.deepStrictEqual(
+        events.map((e) => e.type),
+        ["system.bus_stopping", "system.bus_stopped"]
+      )
+      const stopped = events[1]!.payload as { published: number; succeeded: number }
+      assert.strictEqual(stopped.published, 3)
+      assert.strictEqual(stopped.succeeded, 3)
+    }).pipe(Effect.scoped)
   )
 
   it.effect("lists transports by their counters, flattened one level, and one that fails as unavailable", () =>

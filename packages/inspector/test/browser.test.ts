@@ -5,13 +5,13 @@
  */
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { EventBus } from "@eventfabric/core"
+import { EventBus, Plugin } from "@eventfabric/core"
 import { DeadLetter } from "@eventfabric/plugins"
-import { Effect, Layer, ManagedRuntime, Option, Redacted } from "effect"
+import { Effect, Exit, Layer, ManagedRuntime, Option, Redacted, Scope } from "effect"
 import type { BrowserContext, Page } from "playwright-core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { demoLayer, OrderPlaced } from "../demo.ts"
-import { Routes } from "../src/index.ts"
+import { BusRecords, Routes } from "../src/index.ts"
 import * as Browser from "./browser.ts"
 
 const executable = Browser.find()
@@ -82,6 +82,12 @@ describe.skipIf(executable === undefined && !ci)("the inspector in a real browse
     assert.deepStrictEqual(errors, [])
     assert.strictEqual(await page.locator("#subscriptions tr[data-subscription]").count(), 5)
     assert.strictEqual(await page.locator(".chart canvas").count(), 2)
+    // What the bus runs, from its stats: fulfilment orders by key, the mailer's mailbox drops when full.
+    const row = (name: string) => page.locator(`#subscriptions tr[data-subscription="${name}"]`)
+    assert.strictEqual(await row("fulfilment").locator("td.order").textContent(), "keyed")
+    assert.strictEqual(await row("fulfilment").locator(".selector").textContent(), "orders.placed")
+    assert.strictEqual((await row("welcome-mailer").locator(".strategy").textContent())?.trim(), "dropping")
+    assert.strictEqual(await row("payment-gateway").locator("td.order").textContent(), "unordered")
     await page.close()
   })
 
@@ -168,6 +174,39 @@ describe.skipIf(executable === undefined && !ci)("the inspector in a real browse
     assert.isTrue(await page.isDisabled("[data-testid=purge]"))
     assert.isAbove(await number(page, "[data-testid=dlq-size]"), -1)
     await page.close()
+  })
+
+  it("lists the bus stopping and stopped in the system events when the bus stops under an open page", async () => {
+    // The bus in a scope of its own (as a Facade's is), with the plugin that hands over its stop records.
+    const busScope = Effect.runSync(Scope.make())
+    const busContext = await Effect.runPromise(
+      Layer.buildWithScope(
+        EventBus.EventBus.layer().pipe(
+          Layer.provide(Plugin.layer(BusRecords.plugin())),
+          Layer.provideMerge(BusRecords.layer)
+        ),
+        busScope
+      )
+    )
+    const served = ManagedRuntime.make(
+      Routes.layerServer({ port: 0, interval: "200 millis" }).pipe(
+        Layer.provide(Layer.succeedContext(busContext)),
+        Layer.orDie
+      )
+    )
+    try {
+      const page = await context.newPage()
+      await page.goto(await served.runPromise(Routes.url))
+      await page.waitForFunction(() => document.getElementById("live")?.textContent === "live")
+      await Effect.runPromise(Scope.close(busScope, Exit.void))
+      await page.waitForSelector("#events .type.stop >> text=bus_stopped")
+      const listed = await page.locator("#events .type").allTextContents()
+      assert.includeMembers(listed, ["bus_stopping", "bus_stopped"])
+      assert.strictEqual(await page.textContent("#live"), "bus closed")
+      await page.close()
+    } finally {
+      await served.dispose()
+    }
   })
 
   for (const width of [1280, 390]) {

@@ -245,8 +245,14 @@
     const p = e.payload ?? {}
     if (e.type === "system.handler_error") {
       const first = String(p.cause ?? "").split("\n", 1)[0]
-      return `${p.subscription}: ${p.reason} on ${p.eventType} (attempt ${p.attempt}): ${first}`
+      // The bus coalesces a burst of one subscription's failures into one report with a count.
+      const times = p.count > 1 ? ` ×${fmtN(p.count)}` : ""
+      return `${p.subscription}: ${p.reason}${times} on ${p.eventType} (attempt ${p.attempt}): ${first}`
     }
+    if (e.type === "system.bus_stopping")
+      return `draining: ${fmtN(p.queued)} queued, ${fmtN(p.inFlight)} in flight, ${fmtN(p.published)} published`
+    if (e.type === "system.bus_stopped")
+      return `${fmtN(p.succeeded)} handled, ${fmtN(p.failed)} failed, ${fmtN(p.interrupted)} interrupted, ${fmtN(p.abandoned)} abandoned, ${fmtN(p.discarded)} discarded`
     if (e.type === "system.circuit_opened")
       return `${p.subscription} opened (${p.trigger}), probe in ${Math.round((p.retryAfterMillis ?? 0) / 1000)}s`
     if (e.type === "system.circuit_closed") return `${p.subscription} closed`
@@ -266,7 +272,9 @@
               ? "type open"
               : e.type === "system.circuit_closed"
                 ? "type closed"
-                : "type"
+                : e.type === "system.bus_stopping" || e.type === "system.bus_stopped"
+                  ? "type stop"
+                  : "type"
         const detail = describe(e)
         return el(
           "li",
