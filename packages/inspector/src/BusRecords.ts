@@ -9,8 +9,7 @@
  * The inspector sees a stop only if it outlives it: a bus stops when its
  * layer's scope closes, and an inspector built over that bus in the same
  * layer graph closes first. It shows the stop when the bus lives in a scope
- * of its own (a `Facade` bus, closed by `close()`, or a bus handed over with
- * `Layer.succeed`).
+ * of its own, handed to the inspector with `Layer.succeedContext`.
  *
  * @example
  * ```ts

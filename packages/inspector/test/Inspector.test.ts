@@ -179,7 +179,7 @@ describe("Inspector", () => {
 
   it.effect("lists the bus stopping and stopped among the system events when the bus stops before it", () =>
     Effect.gen(function* () {
-      // The bus in a scope of its own, as a Facade's is: it can stop while the inspector runs.
+      // The bus in a scope of its own: it can stop while the inspector runs.
       const busScope = yield* Scope.make()
       const busContext = yield* Layer.buildWithScope(
         EventBus.EventBus.layer().pipe(

@@ -177,7 +177,7 @@ describe.skipIf(executable === undefined && !ci)("the inspector in a real browse
   })
 
   it("lists the bus stopping and stopped in the system events when the bus stops under an open page", async () => {
-    // The bus in a scope of its own (as a Facade's is), with the plugin that hands over its stop records.
+    // The bus in a scope of its own, with the plugin that hands over its stop records.
     const busScope = Effect.runSync(Scope.make())
     const busContext = await Effect.runPromise(
       Layer.buildWithScope(
