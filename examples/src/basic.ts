@@ -45,7 +45,7 @@ export const program = Effect.gen(function* () {
   const stats = yield* bus.stats
   yield* Console.log(`revenue: ${revenue}`)
   yield* Console.log(
-    `stats: published ${stats.published}, dispatched ${stats.dispatched}, ` +
+    `stats: published ${stats.published} (+${stats.system.published} system), dispatched ${stats.dispatched}, ` +
       `deliveries ${stats.deliveries.succeeded} succeeded / ${stats.deliveries.failed} failed`
   )
   return stats

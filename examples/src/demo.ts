@@ -59,7 +59,7 @@ const program = Effect.gen(function* () {
   const stats = yield* bus.stats
   yield* Console.log(`revenue ${revenue}, handler errors reported ${failures}`)
   yield* Console.log(
-    `published ${stats.published}, dispatched ${stats.dispatched}, dropped ${stats.dropped}, evicted ${stats.evicted}`
+    `published ${stats.published} (+${stats.system.published} system), dispatched ${stats.dispatched}, dropped ${stats.dropped}, evicted ${stats.evicted}`
   )
   yield* Console.log(
     `deliveries: ${stats.deliveries.succeeded} succeeded, ${stats.deliveries.failed} failed, ` +

@@ -10,9 +10,8 @@ describe("demo", () => {
     const { stdout } = await promisify(execFile)(process.execPath, [demo], { timeout: 30_000 })
     expect(stdout).toContain("ALERT intrusion from 203.0.113.7")
     expect(stdout).toContain("publishAndWait: 2 succeeded, 1 failed")
-    // user events; the failure reports are coalesced and counted apart (stats.system)
-    expect(stdout).toMatch(/published 2002, dispatched \d+, dropped 0, evicted 0/)
-    // 4002 user deliveries succeed; how many report deliveries depends on how the 100 failures coalesce
+    // user events; the failure reports are coalesced, so the system count and the report deliveries vary
+    expect(stdout).toMatch(/published 2002 \(\+\d+ system\), dispatched \d+, dropped 0, evicted 0/)
     expect(stdout).toMatch(/deliveries: \d+ succeeded, 100 failed, 0 timed out, 0 queued, 0 in flight/)
     expect(stdout).toContain("  fraud        901 ok  100 failed")
   }, 40_000)

@@ -158,9 +158,12 @@ const classify = (exit: Exit.Exit<Timed, Breaker.CircuitBreakerError>): Breaker.
   if (Exit.isSuccess(attempt)) return slow ? Breaker.failure() : Breaker.success
   if (Cause.hasInterruptsOnly(attempt.cause)) return Breaker.ignored
   const found = Cause.findErrorOption(attempt.cause)
-  const error =
-    Option.isSome(found) && found.value._tag === "DeadLettered" ? found.value.error : Option.getOrUndefined(found)
-  return error?._tag === "CircuitOpen" || error?._tag === "Overflow" ? Breaker.ignored : Breaker.failure()
+  // By class, never by `_tag`: a value that only looks like a bus error is a failure.
+  const raw: unknown = Option.getOrUndefined(found)
+  const error = raw instanceof Delivery.DeadLettered ? raw.error : raw
+  return error instanceof Delivery.CircuitOpen || error instanceof Delivery.Overflow
+    ? Breaker.ignored
+    : Breaker.failure()
 }
 
 /**

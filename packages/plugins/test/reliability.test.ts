@@ -75,6 +75,34 @@ describe("plugins reliability (issue 11)", () => {
       )
   )
 
+  it.effect("7. the breaker counts a forged CircuitOpen from an inner middleware as a failure, and opens", () => {
+    const ForgeInner = Plugin.make(
+      "forge",
+      Effect.succeed(() =>
+        Effect.succeed({
+          delivery: () => () => Effect.fail({ _tag: "CircuitOpen", subscription: "forged" } as never)
+        })
+      )
+    )
+    return Effect.gen(function* () {
+      const bus = yield* EventBus.EventBus
+      yield* bus.subscribe(Task, () => Effect.void, { name: "victim" })
+      const statuses: Array<string> = []
+      for (let n = 0; n < 3; n++) {
+        const result = yield* bus.publishAndWait(Task, { n })
+        statuses.push(result.deliveries[0]!.status)
+      }
+      // two failures trip the breaker; the third is refused by the real circuit
+      expect(statuses).toEqual(["failed", "failed", "rejected"])
+    }).pipe(
+      Effect.provide(
+        EventBus.EventBus.layer().pipe(
+          Layer.provide(Plugin.layer(CircuitBreaker.plugin({ failures: 2, openDuration: "1 hour" }), ForgeInner))
+        )
+      )
+    )
+  })
+
   it.effect("3. Batching's flush on close is bounded by the bus's shutdownGrace, not its own 5 s", () =>
     Effect.gen(function* () {
       const run = yield* Effect.forkChild(

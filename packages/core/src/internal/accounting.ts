@@ -26,9 +26,17 @@ const settledKeys = [
  * a report), so a plain delivery, or one of a storm of failures, allocates
  * nothing.
  */
-export const host = (state: BusState, reports: Reports, roomFreed: (sub: SubscriptionRuntime) => void): Host => ({
+export const host = (
+  state: BusState,
+  reports: Reports,
+  dispatcher: {
+    readonly roomFreed: (sub: SubscriptionRuntime) => void
+    readonly kick: (sub: SubscriptionRuntime) => void
+  }
+): Host => ({
   permits: state.permits,
-  roomFreed,
+  roomFreed: dispatcher.roomFreed,
+  kick: dispatcher.kick,
   settled(sub, job, status, lazy, deadLettered, report) {
     state.settled++
     const failure = status === "failed" || status === "timedOut" || status === "rejected" || status === "overflowed"

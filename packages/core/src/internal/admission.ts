@@ -72,47 +72,53 @@ const offerNow = (state: BusState, job: Job): Receipt | undefined => {
 const wakeThen = <A>(state: BusState, value: A): Effect.Effect<A> =>
   state.wake.isOpen() ? Effect.succeed(value) : Effect.as(state.wake.open, value)
 
-/** Enqueues, waiting for room on a `suspend` lane. */
-export const enqueue = (state: BusState, envelope: Envelope, tracker: Tracker | undefined) =>
-  Effect.suspend((): Effect.Effect<Receipt, PublishError> => {
-    const job = new Job(envelope, tracker)
-    const now = offerNow(state, job)
-    if (now !== undefined) return now.status === "accepted" ? wakeThen(state, now) : Effect.succeed(now)
-    const lane = state.lanes[job.lane]
-    if (lane.strategy === "suspend" || lane.strategy === "sliding") {
-      // The dispatcher must be awake to make room (a batch wakes it only at its end).
-      if (!state.wake.isOpen()) state.wake.openUnsafe()
-      // A publisher interrupted while it waits un-counts its publish: it
-      // ends `cancelled`, not open.
-      let placed = false
-      const offered = lane.offerWhenSpace(
-        job,
-        () => state.phase === "stopped",
-        () => {
-          placed = true
-          lane.accepted++
-        }
-      )
-      const waiting = Effect.onInterrupt(offered, () =>
-        Effect.sync(() => {
-          if (placed) return
-          state.cancelled++
-          state.count(envelope.type, -1)
-          job.tracker?.cancel()
-        })
-      )
-      return Effect.flatMap(waiting, (ok): Effect.Effect<Receipt, PublishError> => {
-        if (ok) {
-          return wakeThen(state, receiptOf(lane, envelope, "accepted"))
-        }
-        state.refused++
+/**
+ * Enqueues, waiting for room on a `suspend` lane. Called inside its caller's
+ * `suspend` (one per publish, not two).
+ */
+export const enqueue = (
+  state: BusState,
+  envelope: Envelope,
+  tracker: Tracker | undefined
+): Effect.Effect<Receipt, PublishError> => {
+  const job = new Job(envelope, tracker)
+  const now = offerNow(state, job)
+  if (now !== undefined) return now.status === "accepted" ? wakeThen(state, now) : Effect.succeed(now)
+  const lane = state.lanes[job.lane]
+  if (lane.strategy === "suspend" || lane.strategy === "sliding") {
+    // The dispatcher must be awake to make room (a batch wakes it only at its end).
+    if (!state.wake.isOpen()) state.wake.openUnsafe()
+    // A publisher interrupted while it waits un-counts its publish: it
+    // ends `cancelled`, not open.
+    let placed = false
+    const offered = lane.offerWhenSpace(
+      job,
+      () => state.phase === "stopped",
+      () => {
+        placed = true
+        lane.accepted++
+      }
+    )
+    const waiting = Effect.onInterrupt(offered, () =>
+      Effect.sync(() => {
+        if (placed) return
+        state.cancelled++
         state.count(envelope.type, -1)
-        return Effect.fail(new BusClosedError({ type: envelope.type }))
+        job.tracker?.cancel()
       })
-    }
-    lane.dropped++
-    return Effect.fail(new BackpressureError({ lane: lane.priority, capacity: lane.capacity, type: envelope.type }))
-  })
+    )
+    return Effect.flatMap(waiting, (ok): Effect.Effect<Receipt, PublishError> => {
+      if (ok) {
+        return wakeThen(state, receiptOf(lane, envelope, "accepted"))
+      }
+      state.refused++
+      state.count(envelope.type, -1)
+      return Effect.fail(new BusClosedError({ type: envelope.type }))
+    })
+  }
+  lane.dropped++
+  return Effect.fail(new BackpressureError({ lane: lane.priority, capacity: lane.capacity, type: envelope.type }))
+}
 
 // Admission middleware may refuse (InvalidEvent) or suppress (deduplicated)
 // without reaching `enqueue`; those verdicts are counted here, once.

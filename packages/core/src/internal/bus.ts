@@ -60,7 +60,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
   }
 
   const dispatcher = new Dispatcher(state, reports, emit)
-  const host = makeHost(state, reports, dispatcher.roomFreed)
+  const host = makeHost(state, reports, dispatcher)
 
   const publish = <D extends Definition>(definition: D, payload: Payload<D>, opts?: PublishOptions) =>
     Admission.publish(state, definition, payload, opts, false)

@@ -41,6 +41,26 @@ export class Dispatcher {
     this.cycle = state.options.weights.normal + state.options.weights.low
   }
 
+  private readonly kicks: Array<SubscriptionRuntime> = []
+
+  readonly kick = (sub: SubscriptionRuntime): void => {
+    if (sub.kickPending) return
+    sub.kickPending = true
+    this.kicks.push(sub)
+    // Outside a dispatch (a redelivery, a retried hold): run it now.
+    if (!this.state.dispatching) this.flushKicks()
+  }
+
+  private flushKicks(): void {
+    const kicks = this.kicks
+    for (let i = 0; i < kicks.length; i++) {
+      const sub = kicks[i]!
+      sub.kickPending = false
+      sub.pump()
+    }
+    kicks.length = 0
+  }
+
   /** A subscription that holds a lane has room: retry on the next cycle. */
   readonly roomFreed = (): void => {
     this.room = true
@@ -103,6 +123,11 @@ export class Dispatcher {
   private retryHeld(): void {
     this.room = false
     if (this.holding === 0) return
+    this.retryHolds()
+    this.flushKicks()
+  }
+
+  private retryHolds(): void {
     for (let lane = 0 as LaneIndex; lane < 3; lane++) {
       const held = this.held[lane]
       if (held === undefined) continue
@@ -153,8 +178,11 @@ export class Dispatcher {
       let n = 0
       for (let job = this.next(); job !== undefined; job = n < BATCH ? this.next() : undefined) {
         this.dispatch(job)
-        n++
+        // Workers start every few events: often enough for latency, rarely
+        // enough that one batch fiber runs several deliveries.
+        if ((++n & 31) === 0) this.flushKicks()
       }
+      this.flushKicks()
       if (n === BATCH) {
         this.reports.flushDue(this.emit)
         state.dispatching = false

@@ -21,7 +21,10 @@ export class Ring<A> {
   push(item: A): boolean {
     if (this.length === this.capacity) return false
     if (this.length === this.items.length) this.grow()
-    this.items[(this.head + this.length) % this.items.length] = item
+    // A wrap by subtraction, not `%`: both indices stay below the array's size.
+    let tail = this.head + this.length
+    if (tail >= this.items.length) tail -= this.items.length
+    this.items[tail] = item
     this.length++
     return true
   }
@@ -30,7 +33,7 @@ export class Ring<A> {
     if (this.length === 0) return undefined
     const item = this.items[this.head]
     this.items[this.head] = undefined
-    this.head = (this.head + 1) % this.items.length
+    this.head = this.head + 1 === this.items.length ? 0 : this.head + 1
     this.length--
     return item
   }
