@@ -89,7 +89,7 @@ export interface MailboxSample {
   readonly fill: number
   /** The fullest lane's queued count (what the bar shows against `capacity`). */
   readonly fullest: number
-  /** One strategy when every lane has the same, else per lane (`normal suspend, low sliding`). */
+  /** The strategy most lanes share, then those that differ: `suspend (low: sliding)`. */
   readonly strategy: string
   readonly lanes: ReadonlyArray<{
     readonly name: string
@@ -205,13 +205,16 @@ const mailboxOf = (s: Stats.SubscriptionStats): MailboxSample => {
     return { name, queued: m.queued, fill: fill(m.queued, s.mailbox), strategy: m.strategy }
   })
   const fullest = lanes.reduce((a, b) => (b.queued > a.queued ? b : a))
-  const strategies = new Set(lanes.map((l) => l.strategy))
+  // The strategy most lanes share, then the lanes that differ: "suspend (low: sliding)".
+  const count = (strategy: string) => lanes.filter((l) => l.strategy === strategy).length
+  const common = lanes.map((l) => l.strategy).reduce((a, b) => (count(b) > count(a) ? b : a))
+  const others = lanes.filter((l) => l.strategy !== common).map((l) => `${l.name}: ${l.strategy}`)
   return {
     capacity: s.mailbox,
     queued: s.queued,
     fill: fullest.fill,
     fullest: fullest.queued,
-    strategy: strategies.size === 1 ? lanes[0]!.strategy : lanes.map((l) => `${l.name} ${l.strategy}`).join(", "),
+    strategy: others.length === 0 ? common : `${common} (${others.join(", ")})`,
     lanes,
     blocked: s.blocked
   }

@@ -176,7 +176,7 @@ describe("Sample", () => {
       ]
     )
     assert.strictEqual(plain!.keyed, false)
-    assert.strictEqual(plain!.mailbox.strategy, "critical suspend, normal suspend, low sliding")
+    assert.strictEqual(plain!.mailbox.strategy, "suspend (low: sliding)")
     assert.strictEqual(plain!.mailbox.blocked, 0)
   })
 
