@@ -7,7 +7,7 @@ import { type Envelope, make as makeEnvelopeAt, problem } from "../Envelope.ts"
 import { BackpressureError, BusClosedError, InvalidEvent, type PublishError } from "../Errors.ts"
 import type { Definition, Payload } from "../Event.ts"
 import type { PublishResult } from "../EventBus.ts"
-import type { Receipt } from "../Middleware.ts"
+import { compose, type Publish, type PublishMiddleware, type Receipt } from "../Middleware.ts"
 import type { PublishOptions } from "../Plugin.ts"
 import { Job, Tracker } from "./job.ts"
 import type { Lane } from "./lane.ts"
@@ -131,13 +131,21 @@ const countVerdict = (state: BusState) => (exit: Exit.Exit<Receipt, PublishError
   return Effect.void
 }
 
-export const innermost = (state: BusState) => (envelope: Envelope) =>
-  Effect.flatMap(CurrentTracker, (t) => enqueue(state, envelope, t))
+/**
+ * The admission chain: the publish middleware around the enqueue, its
+ * verdicts counted (one counting function per bus, not a closure per publish).
+ */
+export const chain = (state: BusState, middleware: ReadonlyArray<PublishMiddleware>): Publish => {
+  const innermost: Publish = (envelope) => Effect.flatMap(CurrentTracker, (t) => enqueue(state, envelope, t))
+  const composed = compose(middleware, innermost)
+  const verdict = countVerdict(state)
+  return (envelope, definition) => Effect.onExit(composed(envelope, definition), verdict)
+}
 
 const admit = (state: BusState, envelope: Envelope, definition: Definition, tracker: Tracker | undefined) => {
   const chain = state.publishChain
   if (chain === undefined) return enqueue(state, envelope, tracker)
-  const chained = Effect.onExit(chain(envelope, definition), countVerdict(state))
+  const chained = chain(envelope, definition)
   return tracker === undefined ? chained : Effect.provideService(chained, CurrentTracker, tracker)
 }
 

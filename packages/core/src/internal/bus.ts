@@ -5,7 +5,6 @@
 import { Clock, Effect, Latch, Scope } from "effect"
 import type { Envelope } from "../Envelope.ts"
 import { type Definition, HandlerFailed, type Payload, type Priority } from "../Event.ts"
-import { compose } from "../Middleware.ts"
 import type * as Options from "../Options.ts"
 import type { BusHandle, Installed, PublishOptions } from "../Plugin.ts"
 import type * as Selector from "../Selector.ts"
@@ -105,10 +104,7 @@ export const make = Effect.fnUntraced(function* (options: Options.Resolved, inst
     }
     state.undelivered = undelivered
   }
-  if (publishMiddleware.length > 0) {
-    const innermost = Admission.innermost(state)
-    state.publishChain = compose(publishMiddleware, (envelope) => innermost(envelope))
-  }
+  if (publishMiddleware.length > 0) state.publishChain = Admission.chain(state, publishMiddleware)
 
   return {
     publish,

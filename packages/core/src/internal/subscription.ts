@@ -263,14 +263,17 @@ export class SubscriptionRuntime implements Waiter {
   // A refused delivery never reaches the middleware chain, so a dead-letter
   // plugin hears of it through `undelivered`; until that answers, it counts as
   // in flight, so `drain` waits for it. Without a reader nothing is built.
+  // Made once: a refusal storm allocates no closure per refused delivery.
+  private readonly overflowError = (): DeliveryError =>
+    stackless(() => new Overflow({ subscription: this.info.name, capacity: this.info.mailbox }))
+
   private overflow(job: Job, report: boolean): void {
-    const make = () => stackless(() => new Overflow({ subscription: this.info.name, capacity: this.info.mailbox }))
     const undelivered = this.o.undelivered
     if (undelivered === undefined) {
       this.overflowed++
-      return this.settle(job, "overflowed", make, false, report)
+      return this.settle(job, "overflowed", this.overflowError, false, report)
     }
-    const error = make()
+    const error = this.overflowError()
     this.inFlight++
     const done = (exit: Exit.Exit<string | undefined>) => {
       this.inFlight--
