@@ -72,6 +72,12 @@ export interface SubscriptionStats extends DeliveryStats {
   readonly mailbox: number
   /** Deliveries the dispatcher holds for this subscription's full `suspend` mailbox (counted in `queued`). */
   readonly blocked: number
+  /** What the subscription was made with: an event type, types joined by `|`, or a pattern. */
+  readonly selector: string
+  /** Whether deliveries are ordered per `orderBy` key. */
+  readonly keyed: boolean
+  /** Per lane: deliveries in that lane's mailbox now (of `mailbox`), and what a full one does. */
+  readonly mailboxes: { readonly [P in Priority]: { readonly queued: number; readonly strategy: Strategy } }
 }
 
 /**

@@ -129,6 +129,7 @@ export const subscribe = <S extends Selector.Selector, E, R>(
     const chain = state.deliveryMiddleware.length === 0 ? undefined : invoke(run)
     const sub = new SubscriptionRuntime({
       info,
+      selector: label(selector),
       strategies: [strategy ?? critical.strategy, strategy ?? normal.strategy, strategy ?? low.strategy],
       matches: (type) => Selector.matches(selector, type),
       filter: decoded.filter as ((envelope: Envelope) => boolean) | undefined,

@@ -113,6 +113,8 @@ const statusOf = (error: DeliveryError): Status =>
 
 export interface Options {
   readonly info: SubscriptionInfo
+  /** The selector as stats show it. */
+  readonly selector: string
   /** Per lane: what a full mailbox does. */
   readonly strategies: readonly [Strategy, Strategy, Strategy]
   readonly matches: (type: string) => boolean
@@ -682,7 +684,14 @@ export class SubscriptionRuntime implements Waiter {
       abandoned: this.abandoned,
       queued: this.queued(),
       blocked: this.blocked[0]! + this.blocked[1]! + this.blocked[2]!,
-      inFlight: this.inFlight
+      inFlight: this.inFlight,
+      selector: this.o.selector,
+      keyed: this.o.orderBy !== undefined,
+      mailboxes: {
+        critical: { queued: this.occupancy(0), strategy: this.o.strategies[0] },
+        normal: { queued: this.occupancy(1), strategy: this.o.strategies[1] },
+        low: { queued: this.occupancy(2), strategy: this.o.strategies[2] }
+      }
     }
   }
 }
