@@ -222,4 +222,49 @@ describe("backpressure (mailbox strategies)", () => {
       expectBalanced(stats)
     }).pipe(Effect.provide(EventBus.EventBus.layer().pipe(Layer.provide(Plugin.layer(dlq)))))
   })
+
+  it.effect("a redelivery into a full suspend mailbox waits for room, then is delivered", () =>
+    Effect.gen(function* () {
+      const b = yield* bus
+      const gate = yield* Deferred.make<void>()
+      const seen: Array<number> = []
+      yield* b.subscribe(
+        Task,
+        (e) =>
+          Effect.andThen(
+            Deferred.await(gate),
+            Effect.sync(() => seen.push(e.payload.n))
+          ),
+        {
+          name: "full",
+          mailbox: 1
+        }
+      )
+      yield* b.publish(Task, { n: 0 })
+      yield* b.publish(Task, { n: 1 })
+      for (let i = 0; i < 3; i++) yield* Effect.yieldNow
+      const envelope = {
+        id: "r-1",
+        type: "tasks.done",
+        payload: { n: 2 },
+        priority: "normal" as const,
+        publishedAt: 0,
+        attempt: 2,
+        source: undefined,
+        correlationId: undefined,
+        causationId: undefined,
+        traceparent: undefined,
+        headers: undefined
+      }
+      const retry = yield* start(b.redeliver("full", envelope))
+      for (let i = 0; i < 3; i++) yield* Effect.yieldNow
+      expect(retry.pollUnsafe()).toBeUndefined()
+      yield* Deferred.succeed(gate, undefined)
+      const outcome = yield* Fiber.join(retry)
+      yield* b.drain
+      expect(outcome.status).toBe("succeeded")
+      expect(seen).toEqual([0, 1, 2])
+      expectBalanced(yield* b.stats)
+    }).pipe(withBus())
+  )
 })

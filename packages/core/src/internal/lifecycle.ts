@@ -220,7 +220,12 @@ export const redeliver = (
     const job = new Job(envelope, tracker)
     // A full `suspend` mailbox: wait for room rather than refuse.
     const place = (first: boolean): Effect.Effect<void> =>
-      (first ? sub.offer(job) : sub.place(job)) ? Effect.void : Effect.andThen(Effect.sleep(1), place(false))
+      (first ? sub.offer(job) : sub.place(job))
+        ? Effect.void
+        : Effect.andThen(
+            sub.room,
+            Effect.suspend(() => place(false))
+          )
     return Effect.andThen(
       place(true),
       Effect.map(Deferred.await(tracker.deferred), (r) => r.deliveries[0]!)

@@ -235,6 +235,28 @@ export class SubscriptionRuntime implements Waiter {
     }
   }
 
+  private roomWaiters: Array<() => void> = []
+
+  private wakeRoomWaiters(): void {
+    if (this.roomWaiters.length === 0) return
+    const waiters = this.roomWaiters
+    this.roomWaiters = []
+    for (const resume of waiters) resume()
+  }
+
+  /**
+   * Completes once a full mailbox the caller was refused by has room again
+   * (or the subscription stopped): a redelivery waits here, not in a poll.
+   */
+  readonly room: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (this.stopped) return resume(Effect.void)
+    const waiter = () => resume(Effect.void)
+    this.roomWaiters.push(waiter)
+    return Effect.sync(() => {
+      this.roomWaiters = this.roomWaiters.filter((w) => w !== waiter)
+    })
+  })
+
   /** Retries a held delivery; `true` once it is queued (or settled, if stopped). */
   place(job: Job, held = true): boolean {
     const lane = job.lane
@@ -258,17 +280,20 @@ export class SubscriptionRuntime implements Waiter {
     if (job.lane !== 0) this.order.push(job.lane)
   }
 
+  // Made once: a refusal storm allocates no closure per refused delivery.
+  private readonly overflowError = (): DeliveryError =>
+    stackless(() => new Overflow({ subscription: this.info.name, capacity: this.info.mailbox }))
+
   // A refused delivery never reaches the middleware chain, so a dead-letter
   // plugin hears of it through `undelivered`; until that answers, it counts as
   // in flight, so `drain` waits for it. Without a reader nothing is built.
   private overflow(job: Job, report: boolean): void {
-    const make = () => stackless(() => new Overflow({ subscription: this.info.name, capacity: this.info.mailbox }))
     const undelivered = this.o.undelivered
     if (undelivered === undefined) {
       this.overflowed++
-      return this.settle(job, "overflowed", make, false, report)
+      return this.settle(job, "overflowed", this.overflowError, false, report)
     }
-    const error = make()
+    const error = this.overflowError()
     this.inFlight++
     const done = (exit: Exit.Exit<string | undefined>) => {
       this.inFlight--
@@ -405,7 +430,10 @@ export class SubscriptionRuntime implements Waiter {
       const [job, key] = ready.shift()!
       const lane = job.lane
       this.parked[lane]!--
-      if (this.blocked[lane]! > 0 && this.occupancy(lane) <= this.lowWater) this.o.host.roomFreed(this)
+      if (this.blocked[lane]! > 0 && this.occupancy(lane) <= this.lowWater) {
+        this.o.host.roomFreed(this)
+        this.wakeRoomWaiters()
+      }
       this.takenKey = key
       return job
     }
@@ -443,6 +471,7 @@ export class SubscriptionRuntime implements Waiter {
     const job = this.rings[lane].shift()
     if (job !== undefined && this.blocked[lane]! > 0 && this.occupancy(lane) <= this.lowWater) {
       this.o.host.roomFreed(this)
+      this.wakeRoomWaiters()
     }
     return job
   }
@@ -634,6 +663,7 @@ export class SubscriptionRuntime implements Waiter {
     for (const fiber of Array.from(this.suspendedWorkers.values())) fiber.interruptUnsafe()
     // Deliveries the dispatcher holds for this subscription are settled by it.
     if (this.blocked.some((n) => n > 0)) this.o.host.roomFreed(this)
+    this.wakeRoomWaiters()
   }
 
   stats(): SubscriptionStats {
