@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Envelope } from "@eventfabric/core"
+import { freePort } from "@eventfabric/transport-conformance/Servers"
 import { Effect, Exit } from "effect"
 import { NatsConnection, type NatsOptions, NatsTransport, Subjects } from "../src/index.ts"
 import { connection, definitions, OrderPlaced, skip, startNode, waitUntil, withStream } from "./fixtures.ts"
-import { freePort } from "./server.ts"
 
 describe("Subjects", () => {
   it("maps event patterns to subject wildcards where NATS can express them", () => {

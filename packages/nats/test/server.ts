@@ -4,45 +4,15 @@
  * by the restart test for itself (the shared server is never touched).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs"
-import { connect, createServer } from "node:net"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { delimiter, join } from "node:path"
+import { join } from "node:path"
+import { findBinary, freePort, waitReachable } from "@eventfabric/transport-conformance/Servers"
 
 export const ENV_URL = "EVENTFABRIC_NATS_URL"
 
-/** The nats-server binary on PATH (or in /usr/sbin), or undefined. */
-export const natsBinary = (): string | undefined => {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"]
-  for (const dir of dirs) {
-    const candidate = join(dir, "nats-server")
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {}
-  }
-  return undefined
-}
-
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-
-const reachable = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, "127.0.0.1")
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-  })
+/** The nats-server binary on PATH (or in /usr/sbin, /usr/local/sbin), or undefined. */
+export const natsBinary = (): string | undefined => findBinary("nats-server", ["/usr/sbin", "/usr/local/sbin"])
 
 export interface NatsServer {
   readonly url: string
@@ -62,12 +32,7 @@ export const startNats = async (binary: string): Promise<NatsServer> => {
   let child: ChildProcess | undefined
   const start = async () => {
     child = spawn(binary, ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir], { stdio: "ignore" })
-    for (let i = 0; i < 100; i++) {
-      if (await reachable(port)) return
-      if (child.exitCode !== null) break
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    throw new Error(`nats-server did not start on 127.0.0.1:${port}`)
+    await waitReachable("nats-server", port, child)
   }
   const stop = (signal: NodeJS.Signals = "SIGTERM") =>
     new Promise<void>((resolve) => {

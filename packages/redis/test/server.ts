@@ -5,44 +5,15 @@
  * touched).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs"
-import { connect, createServer } from "node:net"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { delimiter, join } from "node:path"
+import { join } from "node:path"
+import { findBinary, freePort, waitReachable } from "@eventfabric/transport-conformance/Servers"
 
 export const ENV_URL = "EVENTFABRIC_REDIS_URL"
 
-/** The redis-server binary on PATH, or undefined. */
-export const redisBinary = (): string | undefined => {
-  for (const dir of [...(process.env.PATH ?? "").split(delimiter), "/usr/bin", "/usr/local/bin"]) {
-    const candidate = join(dir, "redis-server")
-    try {
-      accessSync(candidate, constants.X_OK)
-      return candidate
-    } catch {}
-  }
-  return undefined
-}
-
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-
-const reachable = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, "127.0.0.1")
-    socket.once("connect", () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once("error", () => resolve(false))
-  })
+/** The redis-server binary on PATH (or in /usr/bin, /usr/local/bin), or undefined. */
+export const redisBinary = (): string | undefined => findBinary("redis-server", ["/usr/bin", "/usr/local/bin"])
 
 export interface RedisServer {
   readonly url: string
@@ -66,12 +37,7 @@ export const startRedis = async (binary: string, args: ReadonlyArray<string> = [
       // Its own process group: a crash test kills the group, so a fork Redis made (an AOF rewrite) dies too.
       { stdio: "ignore", detached: true }
     )
-    for (let i = 0; i < 100; i++) {
-      if (await reachable(port)) return
-      if (child.exitCode !== null) break
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    throw new Error(`redis-server did not start on 127.0.0.1:${port}`)
+    await waitReachable("redis-server", port, child)
   }
   const stop = (signal: NodeJS.Signals = "SIGKILL") =>
     new Promise<void>((resolve) => {
