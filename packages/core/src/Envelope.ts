@@ -113,6 +113,32 @@ export interface PublishOptions {
   readonly at?: Date | number | undefined
 }
 
+/**
+ * The publish options that keep an envelope's identity and context: a
+ * transport or a schedule republishing an envelope it holds passes these, so
+ * the bus makes the same envelope again (id, time, attempt, priority, ids,
+ * trace, headers).
+ *
+ * @example
+ * ```ts
+ * import { Envelope } from "@eventfabric/core"
+ * declare const received: Envelope.Envelope
+ * const options = { ...Envelope.identity(received), attempt: received.attempt + 1 }
+ * ```
+ * @since 0.2.0
+ */
+export const identity = (envelope: Envelope): PublishOptions => ({
+  id: envelope.id,
+  publishedAt: envelope.publishedAt,
+  attempt: envelope.attempt,
+  priority: envelope.priority,
+  source: envelope.source,
+  correlationId: envelope.correlationId,
+  causationId: envelope.causationId,
+  traceparent: envelope.traceparent,
+  headers: envelope.headers
+})
+
 const describe = (u: unknown): string => {
   if (u === null) return "null"
   if (typeof u === "string") return JSON.stringify(u)

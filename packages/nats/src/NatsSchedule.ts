@@ -268,35 +268,23 @@ const release = Effect.fnUntraced(function* (
         const decoded = codec.decode(text)
         if (Exit.isFailure(decoded)) return Effect.sync(() => drop(m, "undecodable envelope"))
         const e = decoded.value
-        return transport
-          .publish(codec.definition, e.payload as never, {
-            id: e.id,
-            publishedAt: e.publishedAt,
-            attempt: e.attempt,
-            priority: e.priority,
-            source: e.source,
-            correlationId: e.correlationId,
-            causationId: e.causationId,
-            traceparent: e.traceparent,
-            headers: e.headers
-          })
-          .pipe(
-            Effect.matchEffect({
-              onSuccess: () =>
+        return transport.publish(codec.definition, e.payload as never, Envelope.identity(e)).pipe(
+          Effect.matchEffect({
+            onSuccess: () =>
+              Effect.sync(() => {
+                m.ack()
+                counters.moved++
+              }),
+            onFailure: (error) =>
+              Effect.andThen(
                 Effect.sync(() => {
-                  m.ack()
-                  counters.moved++
+                  counters.retried++
+                  m.nak(1000)
                 }),
-              onFailure: (error) =>
-                Effect.andThen(
-                  Effect.sync(() => {
-                    counters.retried++
-                    m.nak(1000)
-                  }),
-                  Effect.logWarning(`eventfabric: releasing scheduled ${e.type} ${e.id} failed; again in 1 s`, error)
-                )
-            })
-          )
+                Effect.logWarning(`eventfabric: releasing scheduled ${e.type} ${e.id} failed; again in 1 s`, error)
+              )
+          })
+        )
       })
     )
   }

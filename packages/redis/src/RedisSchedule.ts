@@ -170,28 +170,16 @@ const make = Effect.fnUntraced(function* (options: ScheduleOptions) {
     }
     const e = decoded.value
     const definition = codecs.get(e.type)!.definition
-    return transport
-      .publish(definition, e.payload as never, {
-        id: e.id,
-        publishedAt: e.publishedAt,
-        attempt: e.attempt,
-        priority: e.priority,
-        source: e.source,
-        correlationId: e.correlationId,
-        causationId: e.causationId,
-        traceparent: e.traceparent,
-        headers: e.headers
+    return transport.publish(definition, e.payload as never, Envelope.identity(e)).pipe(
+      Effect.matchEffect({
+        onSuccess: () => Effect.sync(() => void counters.moved++),
+        onFailure: () =>
+          Effect.andThen(
+            Effect.sync(() => void counters.retried++),
+            Effect.ignore(redis.send("ZADD", key, String(now), text))
+          )
       })
-      .pipe(
-        Effect.matchEffect({
-          onSuccess: () => Effect.sync(() => void counters.moved++),
-          onFailure: () =>
-            Effect.andThen(
-              Effect.sync(() => void counters.retried++),
-              Effect.ignore(redis.send("ZADD", key, String(now), text))
-            )
-        })
-      )
+    )
   }
 
   const poll = Effect.gen(function* () {

@@ -11,7 +11,7 @@
  * Bound: the server holds at most `maxInFlight` unacknowledged messages for
  * the group (`max_ack_pending`), so this process never has more in flight.
  */
-import { type Envelope, EventBus } from "@eventfabric/core"
+import { Envelope, EventBus } from "@eventfabric/core"
 import * as DeadLetterStore from "@eventfabric/plugins/DeadLetterStore"
 import * as RetryLater from "@eventfabric/plugins/RetryLater"
 import { Backoff, Transport } from "@eventfabric/transport"
@@ -155,14 +155,8 @@ export const start = Effect.fnUntraced(function* (
     Effect.flatMap(
       Effect.exit(
         bus.publishAndWait(route.codec.definition, envelope.payload, {
-          id: envelope.id,
-          publishedAt: envelope.publishedAt,
+          ...Envelope.identity(envelope),
           attempt: Math.max(1, envelope.attempt + deliveries - 1),
-          source: envelope.source,
-          correlationId: envelope.correlationId,
-          causationId: envelope.causationId,
-          traceparent: envelope.traceparent,
-          priority: envelope.priority,
           headers: {
             ...envelope.headers,
             [headers.sequence]: String(m.seq),

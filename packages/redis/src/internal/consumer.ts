@@ -6,7 +6,7 @@
  * over with `XAUTOCLAIM`; past `maxDeliveries`, or undecodable, they go to the
  * dead-letter store and are acknowledged.
  */
-import { type Envelope, type Errors, EventBus } from "@eventfabric/core"
+import { Envelope, type Errors, EventBus } from "@eventfabric/core"
 import * as DeadLetterStore from "@eventfabric/plugins/DeadLetterStore"
 import * as RetryLater from "@eventfabric/plugins/RetryLater"
 import { Backoff, Transport } from "@eventfabric/transport"
@@ -200,14 +200,8 @@ export const start = Effect.fnUntraced(function* (
     Effect.flatMap(
       Effect.exit(
         bus.publishAndWait(codec.definition, envelope.payload, {
-          id: envelope.id,
-          publishedAt: envelope.publishedAt,
+          ...Envelope.identity(envelope),
           attempt: attemptOf(envelope, deliveries),
-          source: envelope.source,
-          correlationId: envelope.correlationId,
-          causationId: envelope.causationId,
-          traceparent: envelope.traceparent,
-          priority: envelope.priority,
           headers: {
             ...envelope.headers,
             [headers.entryId]: entry.id,
